@@ -1,0 +1,497 @@
+"""Generate golden reference values for the jax_onecycle "scheduler family".
+
+Runs the real PyTorch learning-rate schedulers (``torch.optim.lr_scheduler``)
+and the real Hugging Face ``transformers.optimization`` schedule factories,
+records the learning rate each optimizer update uses, and writes
+``tests/golden/family.json``.
+
+Conventions (see ``tests/golden/FAMILY_NOTES.md`` for the observed quirks):
+
+* ``cases[*].values[k]`` is ``opt.param_groups[0]["lr"]`` read just before the
+  k-th ``opt.step()`` (k = 0 is the first update).  ``function``/``kwargs``
+  name the jax_onecycle pure function that must reproduce it, called as
+  ``getattr(jax_onecycle, function)(**kwargs)(step)`` for ``step`` in
+  ``steps``.
+* Epoch-based torch schedulers with ``steps_per_epoch=S``: each epoch runs S
+  batches (read lr, ``opt.step()``) and then one ``sched.step()``.
+* ``CosineAnnealingWarmRestarts`` with ``S > 1`` follows the per-batch loop
+  documented in ``CosineAnnealingWarmRestarts.step``::
+
+      for epoch in range(E):
+          for i in range(S):
+              ...                      # lr read here is what batch i uses
+              optimizer.step()
+              scheduler.step(epoch + i / S)
+
+* ``plateau_cases[*].values[k]`` is the lr right after
+  ``sched.step(metrics[k])`` at the end of epoch k.
+
+The script is deterministic (fixed numpy seeds, no randomness elsewhere) and
+can be re-run at any time:  ``python tests/make_golden_family.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+import torch
+import transformers
+from torch.optim import lr_scheduler as tls
+from transformers import optimization as hfo
+
+OUT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "family.json")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _make_opt(lr: float) -> torch.optim.Optimizer:
+    """A one-parameter SGD optimizer; ``step()`` is a no-op (no grads)."""
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+
+
+def _lr(opt: torch.optim.Optimizer) -> float:
+    return float(opt.param_groups[0]["lr"])
+
+
+def _run_epoch_based(make_sched, base_lr: float, num_epochs: int, steps_per_epoch: int) -> list[float]:
+    """Per-epoch stepping: S batches (read lr, opt.step()), then sched.step()."""
+    opt = _make_opt(base_lr)
+    sched = make_sched(opt)
+    values = []
+    for _ in range(num_epochs):
+        for _ in range(steps_per_epoch):
+            values.append(_lr(opt))
+            opt.step()
+        sched.step()
+    return values
+
+
+def _run_per_step(make_sched, base_lr: float, num_steps: int) -> list[float]:
+    """Per-update stepping (HF style): read lr, opt.step(), sched.step()."""
+    opt = _make_opt(base_lr)
+    sched = make_sched(opt)
+    values = []
+    for _ in range(num_steps):
+        values.append(_lr(opt))
+        opt.step()
+        sched.step()
+    return values
+
+
+def _case(case_id: str, reference: str, function: str, kwargs: dict, values: list[float]) -> dict:
+    return {
+        "id": case_id,
+        "reference": reference,
+        "function": function,
+        "kwargs": kwargs,
+        "steps": list(range(len(values))),
+        "values": [float(v) for v in values],
+    }
+
+
+# --------------------------------------------------------------------------- torch: StepLR
+
+
+def step_lr_cases() -> list[dict]:
+    cases = []
+    grid = [(ss, g, spe, 0.1) for ss in (1, 3, 30) for g in (0.1, 0.5) for spe in (1, 4)]
+    grid.append((3, 0.5, 1, 3e-4))
+    for step_size, gamma, spe, base_lr in grid:
+        epochs = {1: 20, 3: 20, 30: 65}[step_size]
+        values = _run_epoch_based(
+            lambda opt: tls.StepLR(opt, step_size=step_size, gamma=gamma), base_lr, epochs, spe
+        )
+        kwargs = {"base_lr": base_lr, "step_size": step_size, "gamma": gamma, "steps_per_epoch": spe}
+        cases.append(
+            _case(
+                f"steplr_ss{step_size}_g{gamma}_spe{spe}_lr{base_lr}",
+                "torch.optim.lr_scheduler.StepLR",
+                "step_schedule",
+                kwargs,
+                values,
+            )
+        )
+    return cases
+
+
+# --------------------------------------------------------------------------- torch: MultiStepLR
+
+
+def multistep_lr_cases() -> list[dict]:
+    cases = []
+    grid = [
+        (ms, g, spe, 0.1)
+        for ms in ([0, 1], [1], [3, 5, 9], [2, 2, 5])
+        for g in (0.1, 0.5)
+        for spe in (1, 3)
+    ]
+    grid.append(([3, 5, 9], 0.5, 1, 3e-4))
+    for milestones, gamma, spe, base_lr in grid:
+        epochs = 12
+        values = _run_epoch_based(
+            lambda opt: tls.MultiStepLR(opt, milestones=list(milestones), gamma=gamma), base_lr, epochs, spe
+        )
+        kwargs = {"base_lr": base_lr, "milestones": list(milestones), "gamma": gamma, "steps_per_epoch": spe}
+        ms_id = "-".join(str(m) for m in milestones)
+        cases.append(
+            _case(
+                f"multisteplr_m{ms_id}_g{gamma}_spe{spe}_lr{base_lr}",
+                "torch.optim.lr_scheduler.MultiStepLR",
+                "multistep_schedule",
+                kwargs,
+                values,
+            )
+        )
+    return cases
+
+
+# --------------------------------------------------------------------------- torch: CosineAnnealingLR
+
+
+def cosine_annealing_lr_cases() -> list[dict]:
+    cases = []
+    grid = [(t, e, spe, 0.1) for t in (1, 10, 50) for e in (0.0, 0.01) for spe in (1, 2)]
+    grid.append((10, 0.0, 1, 3e-4))
+    for t_max, eta_min, spe, base_lr in grid:
+        epochs = 3 * t_max + 1  # epochs 0 .. 3*t_max inclusive
+        values = _run_epoch_based(
+            lambda opt: tls.CosineAnnealingLR(opt, T_max=t_max, eta_min=eta_min), base_lr, epochs, spe
+        )
+        kwargs = {"base_lr": base_lr, "t_max": t_max, "eta_min": eta_min, "steps_per_epoch": spe}
+        cases.append(
+            _case(
+                f"cosineannealinglr_t{t_max}_emin{eta_min}_spe{spe}_lr{base_lr}",
+                "torch.optim.lr_scheduler.CosineAnnealingLR",
+                "cosine_annealing_schedule",
+                kwargs,
+                values,
+            )
+        )
+    return cases
+
+
+# --------------------------------------------------------------------------- torch: CosineAnnealingWarmRestarts
+
+
+def _run_warm_restarts(base_lr, t_0, t_mult, eta_min, num_epochs, spe) -> list[float]:
+    opt = _make_opt(base_lr)
+    sched = tls.CosineAnnealingWarmRestarts(opt, T_0=t_0, T_mult=t_mult, eta_min=eta_min)
+    values = []
+    if spe == 1:
+        for _ in range(num_epochs):
+            values.append(_lr(opt))
+            opt.step()
+            sched.step()
+        return values
+    # Documented per-batch form (CosineAnnealingWarmRestarts.step docstring).
+    # The lr batch (epoch, i) uses was set by the previous batch's
+    # scheduler.step call (or by the constructor for the very first batch).
+    iters = spe
+    for epoch in range(num_epochs):
+        for i in range(iters):
+            values.append(_lr(opt))
+            opt.step()
+            sched.step(epoch + i / iters)
+    return values
+
+
+def warm_restarts_cases() -> list[dict]:
+    cases = []
+    grid = [
+        (t0, tm, e, spe, 0.1, 45)
+        for t0 in (1, 5, 10)
+        for tm in (1, 2, 3)
+        for e in (0.0, 0.01)
+        for spe in (1, 5)
+    ]
+    grid.append((5, 2, 0.0, 1, 3e-4, 45))
+    # Float edge: math.log(243, 3) == 4.999999999999999 -> the float-epoch
+    # branch mis-locates the restart at epoch 121 (T_0=1, T_mult=3).
+    grid.append((1, 3, 0.0, 2, 0.1, 125))
+    grid.append((1, 3, 0.0, 1, 0.1, 125))
+    for t_0, t_mult, eta_min, spe, base_lr, epochs in grid:
+        values = _run_warm_restarts(base_lr, t_0, t_mult, eta_min, epochs, spe)
+        kwargs = {"base_lr": base_lr, "t_0": t_0, "t_mult": t_mult, "eta_min": eta_min, "steps_per_epoch": spe}
+        cases.append(
+            _case(
+                f"warmrestarts_t0{t_0}_tm{t_mult}_emin{eta_min}_spe{spe}_lr{base_lr}_ep{epochs}",
+                "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts",
+                "cosine_warm_restarts_schedule",
+                kwargs,
+                values,
+            )
+        )
+    return cases
+
+
+# --------------------------------------------------------------------------- HF: linear
+
+
+def hf_linear_cases() -> list[dict]:
+    cases = []
+    grid = [(0.1, 0, 100), (0.1, 10, 100), (0.1, 100, 100), (0.1, 5, 20), (0.1, 0, 1), (3e-4, 10, 100)]
+    for base_lr, warm, total in grid:
+        values = _run_per_step(
+            lambda opt: hfo.get_linear_schedule_with_warmup(opt, num_warmup_steps=warm, num_training_steps=total),
+            base_lr,
+            total + 11,
+        )
+        kwargs = {"base_lr": base_lr, "num_warmup_steps": warm, "num_training_steps": total}
+        cases.append(
+            _case(
+                f"hf_linear_w{warm}_n{total}_lr{base_lr}",
+                "transformers.get_linear_schedule_with_warmup",
+                "linear_schedule_with_warmup",
+                kwargs,
+                values,
+            )
+        )
+    return cases
+
+
+# --------------------------------------------------------------------------- HF: cosine
+
+
+def hf_cosine_cases() -> list[dict]:
+    cases = []
+    grid = [(0.1, w, 100, c) for w in (0, 10) for c in (0.5, 1.0, 2.5)]
+    grid += [(0.1, 100, 100, 0.5), (0.1, 20, 20, 1.0), (3e-4, 10, 100, 0.5)]
+    for base_lr, warm, total, cycles in grid:
+        values = _run_per_step(
+            lambda opt: hfo.get_cosine_schedule_with_warmup(
+                opt, num_warmup_steps=warm, num_training_steps=total, num_cycles=cycles
+            ),
+            base_lr,
+            total + 11,
+        )
+        kwargs = {"base_lr": base_lr, "num_warmup_steps": warm, "num_training_steps": total, "num_cycles": cycles}
+        cases.append(
+            _case(
+                f"hf_cosine_w{warm}_n{total}_c{cycles}_lr{base_lr}",
+                "transformers.get_cosine_schedule_with_warmup",
+                "cosine_schedule_with_warmup",
+                kwargs,
+                values,
+            )
+        )
+    return cases
+
+
+# --------------------------------------------------------------------------- HF: constant
+
+
+def hf_constant_cases() -> list[dict]:
+    cases = []
+    # (base_lr, num_warmup_steps, number of recorded steps)
+    grid = [(0.1, 0, 30), (0.1, 10, 40), (0.1, 1, 10), (0.1, 100, 111), (3e-4, 10, 40)]
+    for base_lr, warm, n in grid:
+        values = _run_per_step(
+            lambda opt: hfo.get_constant_schedule_with_warmup(opt, num_warmup_steps=warm), base_lr, n
+        )
+        kwargs = {"base_lr": base_lr, "num_warmup_steps": warm}
+        cases.append(
+            _case(
+                f"hf_constant_w{warm}_lr{base_lr}",
+                "transformers.get_constant_schedule_with_warmup",
+                "constant_schedule_with_warmup",
+                kwargs,
+                values,
+            )
+        )
+    return cases
+
+
+# --------------------------------------------------------------------------- HF: WSD
+
+
+def hf_wsd_cases() -> list[dict]:
+    cases = []
+    # (base_lr, warmup, stable, decay, min_lr_ratio, decay_type, warmup_type, num_cycles)
+    grid = []
+    for ratio in (0.0, 0.1):
+        for dt in ("cosine", "linear", "1-sqrt"):
+            for wt in ("linear", "cosine", "1-sqrt"):
+                grid.append((0.1, 10, 20, 30, ratio, dt, wt, 0.5))
+    grid += [
+        (0.1, 0, 20, 30, 0.0, "cosine", "linear", 0.5),  # zero warmup
+        (0.1, 0, 20, 30, 0.1, "linear", "linear", 0.5),
+        (0.1, 10, 0, 30, 0.0, "cosine", "linear", 0.5),  # zero stable
+        (0.1, 10, 0, 30, 0.1, "1-sqrt", "cosine", 0.5),
+        (0.1, 10, 20, 0, 0.0, "cosine", "linear", 0.5),  # zero decay
+        (0.1, 10, 20, 0, 0.1, "linear", "1-sqrt", 0.5),
+        (0.1, 0, 0, 30, 0.1, "cosine", "linear", 0.5),  # decay only
+        (0.1, 10, 20, 30, 0.0, "cosine", "linear", 1.0),  # num_cycles
+        (0.1, 10, 20, 30, 0.1, "cosine", "linear", 2.5),
+        (0.1, 10, 20, 30, 0.1, "linear", "linear", 2.5),  # num_cycles ignored by linear
+        (3e-4, 10, 20, 30, 0.1, "cosine", "linear", 0.5),
+    ]
+    for base_lr, warm, stable, decay, ratio, dt, wt, cycles in grid:
+        total = warm + stable + decay
+        values = _run_per_step(
+            lambda opt: hfo.get_wsd_schedule(
+                opt,
+                num_warmup_steps=warm,
+                num_decay_steps=decay,
+                num_stable_steps=stable,
+                warmup_type=wt,
+                decay_type=dt,
+                min_lr_ratio=ratio,
+                num_cycles=cycles,
+            ),
+            base_lr,
+            total + 11,
+        )
+        kwargs = {
+            "base_lr": base_lr,
+            "num_warmup_steps": warm,
+            "num_stable_steps": stable,
+            "num_decay_steps": decay,
+            "min_lr_ratio": ratio,
+            "decay_type": dt,
+            "warmup_type": wt,
+            "num_cycles": cycles,
+        }
+        cases.append(
+            _case(
+                f"hf_wsd_w{warm}_s{stable}_d{decay}_r{ratio}_dec-{dt}_wu-{wt}_c{cycles}_lr{base_lr}",
+                "transformers.get_wsd_schedule",
+                "wsd_schedule",
+                kwargs,
+                values,
+            )
+        )
+    return cases
+
+
+# --------------------------------------------------------------------------- torch: ReduceLROnPlateau
+
+
+def _plateau_kwargs(**over) -> dict:
+    kw = {
+        "lr": 0.1,
+        "mode": "min",
+        "factor": 0.1,
+        "patience": 10,
+        "threshold": 1e-4,
+        "threshold_mode": "rel",
+        "cooldown": 0,
+        "min_lr": 0.0,
+        "eps": 1e-8,
+    }
+    for k, v in over.items():
+        assert k in kw, k
+        kw[k] = v
+    return kw
+
+
+def _run_plateau(kw: dict, metrics: list[float]) -> list[float]:
+    opt = _make_opt(kw["lr"])
+    sched = tls.ReduceLROnPlateau(
+        opt,
+        mode=kw["mode"],
+        factor=kw["factor"],
+        patience=kw["patience"],
+        threshold=kw["threshold"],
+        threshold_mode=kw["threshold_mode"],
+        cooldown=kw["cooldown"],
+        min_lr=kw["min_lr"],
+        eps=kw["eps"],
+    )
+    values = []
+    for m in metrics:
+        opt.step()
+        sched.step(m)
+        values.append(_lr(opt))
+    return values
+
+
+def reduce_on_plateau_cases() -> list[dict]:
+    def noisy_decay(seed, n, start=1.0, rate=0.08, floor=0.3, noise=0.05):
+        rng = np.random.default_rng(seed)
+        t = np.arange(n)
+        return [float(v) for v in floor + (start - floor) * np.exp(-rate * t) + noise * rng.standard_normal(n)]
+
+    def noisy_rise(seed, n):
+        rng = np.random.default_rng(seed)
+        t = np.arange(n)
+        return [float(v) for v in 0.9 - 0.6 * np.exp(-0.1 * t) + 0.03 * rng.standard_normal(n)]
+
+    flat_after = [1.0 - 0.1 * k for k in range(5)] + [0.6] * 35  # improves 5 epochs then flat
+    specs = [
+        ("min_rel_basic", _plateau_kwargs(patience=3), flat_after),
+        ("min_rel_constant", _plateau_kwargs(patience=2, factor=0.5), [1.0] * 40),
+        ("min_abs_constant", _plateau_kwargs(patience=2, factor=0.5, threshold=0.0, threshold_mode="abs"), [0.7] * 30),
+        ("min_patience0", _plateau_kwargs(patience=0, factor=0.5), [1.0, 0.9, 0.95, 0.8, 0.8, 0.85, 0.7] + [0.7] * 25),
+        ("min_rel_noisy", _plateau_kwargs(patience=4, factor=0.5, threshold=1e-2), noisy_decay(0, 60)),
+        ("min_abs_noisy", _plateau_kwargs(patience=3, factor=0.3, threshold=0.02, threshold_mode="abs"),
+         noisy_decay(1, 60)),
+        ("max_rel_noisy", _plateau_kwargs(mode="max", patience=3, factor=0.5, threshold=1e-2), noisy_rise(2, 50)),
+        ("max_abs_noisy", _plateau_kwargs(mode="max", patience=2, factor=0.5, threshold=0.01, threshold_mode="abs"),
+         noisy_rise(3, 50)),
+        ("max_rel_constant", _plateau_kwargs(mode="max", patience=1, factor=0.5), [0.5] * 30),
+        # cooldown: best keeps improving during cooldown, then stalls
+        ("min_cooldown_best_improves", _plateau_kwargs(patience=2, factor=0.5, cooldown=3),
+         [1.0, 1.0, 1.0, 1.0, 0.9, 0.8, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.6] + [0.65] * 27),
+        ("min_cooldown_constant", _plateau_kwargs(patience=1, factor=0.5, cooldown=2), [1.0] * 40),
+        ("max_cooldown_noisy", _plateau_kwargs(mode="max", patience=2, factor=0.5, cooldown=4, threshold=1e-3),
+         noisy_rise(4, 50)),
+        # floor: min_lr reached and held
+        ("min_lr_floor", _plateau_kwargs(patience=1, factor=0.1, min_lr=1e-4), [1.0] * 30),
+        # eps: last reduction towards min_lr is smaller than eps -> skipped (lr never snaps to min_lr)
+        # (0.1 -> 0.05 -> 0.025 -> 0.0125, then max(0.00625, min_lr) is only 5e-9 below 0.0125)
+        ("eps_skip_near_min_lr", _plateau_kwargs(patience=1, factor=0.5, min_lr=0.012499995), [1.0] * 30),
+        # eps: geometric decay stops once lr*(1-factor) <= eps
+        ("eps_skip_small_lr", _plateau_kwargs(lr=1e-6, patience=0, factor=0.5, eps=1e-7), [1.0] * 30),
+        ("min_rel_negative_metrics", _plateau_kwargs(patience=2, factor=0.5, threshold=0.1),
+         [-1.0, -1.05, -1.08, -1.2, -1.25, -1.3, -1.3] + [-1.35 - 0.01 * k for k in range(25)]),
+        # rel mode with negative metrics: best * (1 - threshold) is *above* best, so a constant counts as better
+        ("min_rel_negative_constant", _plateau_kwargs(patience=1, factor=0.5), [-1.0] * 30),
+        ("min_patience0_cooldown2_noisy", _plateau_kwargs(patience=0, factor=0.5, cooldown=2, threshold=1e-3),
+         noisy_decay(6, 40)),
+        ("min_lr3e-4_noisy", _plateau_kwargs(lr=3e-4, patience=5, factor=0.2, min_lr=1e-6), noisy_decay(5, 60)),
+    ]
+    cases = []
+    for case_id, kw, metrics in specs:
+        values = _run_plateau(kw, metrics)
+        cases.append({"id": case_id, "kwargs": kw, "metrics": [float(m) for m in metrics], "values": values})
+    return cases
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    cases = (
+        step_lr_cases()
+        + multistep_lr_cases()
+        + cosine_annealing_lr_cases()
+        + warm_restarts_cases()
+        + hf_linear_cases()
+        + hf_cosine_cases()
+        + hf_constant_cases()
+        + hf_wsd_cases()
+    )
+    plateau = reduce_on_plateau_cases()
+    ids = [c["id"] for c in cases] + [c["id"] for c in plateau]
+    assert len(ids) == len(set(ids)), "duplicate case ids"
+    for c in cases + plateau:
+        assert all(math.isfinite(v) for v in c["values"]), c["id"]
+    doc = {
+        "generated_by": "tests/make_golden_family.py",
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+        "cases": cases,
+        "plateau_cases": plateau,
+    }
+    os.makedirs(os.path.dirname(OUT_PATH), exist_ok=True)
+    with open(OUT_PATH, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    print(f"wrote {OUT_PATH}: {len(cases)} cases, {len(plateau)} plateau cases")
+
+
+if __name__ == "__main__":
+    main()
