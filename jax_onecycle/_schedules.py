@@ -202,10 +202,12 @@ def _check_cycle(
         )
     if three_phase:
         final = 2.0 * pct_start if pct_final is None else _validate.real(fn, "pct_final", pct_final)
-        if not pct_start < final <= 1.0:
+        # PyTorch lets the second phase run past the end (pct_start > 0.5): reproduce it.
+        upper = 2.0 if convention == "torch" else 1.0
+        if not pct_start < final <= upper:
             raise ValueError(
-                f"{fn}: `pct_final` (default 2 * pct_start) must be in (pct_start, 1] = "
-                f"({pct_start!r}, 1] with three_phase=True, got {final!r}."
+                f"{fn}: `pct_final` (default 2 * pct_start) must be in (pct_start, {upper:g}] = "
+                f"({pct_start!r}, {upper:g}] with three_phase=True, got {final!r}."
             )
         pct_final = final
     return total, pct_start, pct_final

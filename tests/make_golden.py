@@ -25,9 +25,10 @@ here imports them)::
     pip install fastcore fastprogress fastdownload fasttransform plum-dispatch \
         requests pandas scipy scikit-learn matplotlib pyyaml pillow
 
-(none of the second line's packages depends on torch; the ones actually missing
-from a bare venv at import time were requests, pandas, plum-dispatch,
-fasttransform, which pins plum-dispatch<2.10, and scikit-learn.)
+(none of the second line's packages depends on torch.  This venv already had
+fastcore, fastprogress, fastdownload, scipy, matplotlib, pyyaml and pillow; the
+imports failed on requests, pandas, plum-dispatch, fasttransform (which pins
+plum-dispatch<2.10) and scikit-learn until those were added.)
 
 DeepSpeed 0.19.8 (from the source distribution, no ops built)::
 
