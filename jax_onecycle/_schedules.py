@@ -94,7 +94,7 @@ def _ramp(seg: _Segment) -> optax.Schedule:
     tail = float(seg.origin + length - seg.switch) if math.isfinite(length) else math.inf
 
     def schedule(count: ArrayLike) -> jnp.ndarray:
-        c = jnp.asarray(count, dtype=jnp.float32)
+        c = jnp.asarray(count, dtype=jnp.result_type(float))
         x = jnp.clip(c + offset, 0.0, length)
         y = jnp.clip(tail - c, 0.0, length)
         return seg.shape(seg.start, seg.end, x, y, length)

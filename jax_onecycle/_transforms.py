@@ -7,6 +7,7 @@ all call it, so they cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import optax
@@ -28,7 +29,7 @@ def _sgd(
     """PyTorch's SGD: ``g += wd * p; buf = m * buf + g; p -= lr * (g + m * buf if nesterov else buf)``."""
     return optax.chain(
         *([optax.clip_by_global_norm(grad_clip_norm)] if grad_clip_norm is not None else []),
-        optax.add_decayed_weights(weight_decay),
+        *([optax.add_decayed_weights(weight_decay)] if weight_decay else []),
         optax.trace(decay=momentum, nesterov=nesterov),
         optax.scale_by_learning_rate(learning_rate),
     )
@@ -50,9 +51,10 @@ def _adamw(
 
 
 def _make_tx(
-    learning_rate: optax.ScalarOrSchedule,
+    learning_rate: optax.ScalarOrSchedule | Sequence[optax.ScalarOrSchedule],
     momentum: optax.ScalarOrSchedule,
     *,
+    labels: Any = None,
     algorithm: str = "sgd",
     nesterov: bool = False,
     weight_decay: float = 0.0,
@@ -65,17 +67,31 @@ def _make_tx(
     The learning rate and the momentum (``b1`` for AdamW) go through
     ``optax.inject_hyperparams``: they sit in ``state.hyperparams``, schedules are
     evaluated inside the compiled update, and changing a numeric value in the state
-    never recompiles.
+    never recompiles. With ``labels`` (a pytree prefix of the parameters giving each
+    leaf its group index), ``learning_rate`` holds one entry per parameter group and
+    the groups are one ``optax.partition`` of the same algorithm; gradient clipping
+    then applies to the global norm over all groups, before the partition.
     """
-    if algorithm == "sgd":
-        return optax.inject_hyperparams(_sgd, static_args=("nesterov", "grad_clip_norm"))(
-            learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
-            nesterov=nesterov, grad_clip_norm=grad_clip_norm,
+
+    def group(lr: optax.ScalarOrSchedule, clip: float | None) -> optax.GradientTransformation:
+        if algorithm == "sgd":
+            return optax.inject_hyperparams(
+                _sgd, static_args=("weight_decay", "nesterov", "grad_clip_norm")
+            )(
+                learning_rate=lr, momentum=momentum, weight_decay=weight_decay,
+                nesterov=nesterov, grad_clip_norm=clip,
+            )
+        return optax.inject_hyperparams(_adamw, static_args=("grad_clip_norm",))(
+            learning_rate=lr, b1=momentum, b2=b2, eps=eps,
+            weight_decay=weight_decay, grad_clip_norm=clip,
         )
-    return optax.inject_hyperparams(_adamw, static_args=("grad_clip_norm",))(
-        learning_rate=learning_rate, b1=momentum, b2=b2, eps=eps,
-        weight_decay=weight_decay, grad_clip_norm=grad_clip_norm,
-    )
+
+    if labels is None:
+        return group(learning_rate, grad_clip_norm)
+    tx = optax.partition({g: group(lr, None) for g, lr in enumerate(learning_rate)}, labels)
+    if grad_clip_norm is not None:
+        tx = optax.chain(optax.clip_by_global_norm(grad_clip_norm), tx)
+    return tx
 
 
 def _schedules(

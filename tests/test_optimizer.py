@@ -1,0 +1,338 @@
+"""The brainstate SGD: braintools parity, compiled updates, groups, resume, sharding, real data."""
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import brainstate
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jax_onecycle as jo
+
+
+def _model(seed=0, din=3, dout=2):
+    brainstate.random.seed(seed)
+    return brainstate.nn.Linear(din, dout)
+
+
+def _grad_step(model, opt, scheduler=None, step_inside=False):
+    params = model.states(brainstate.ParamState)
+
+    @brainstate.transform.jit
+    def step(x):
+        loss = lambda: jnp.sum(jnp.tanh(model(x)) ** 2)  # noqa: E731
+        opt.update(brainstate.transform.grad(loss, grad_states=params)())
+        if step_inside:
+            scheduler.step()
+
+    return step
+
+
+def _weights(model):
+    return jax.tree.map(np.asarray, {k: s.value for k, s in
+                                     model.states(brainstate.ParamState).items()})
+
+
+def test_twenty_steps_match_braintools_sgd_with_its_onecycle():
+    braintools = pytest.importorskip("braintools")
+    xs = jax.random.normal(jax.random.PRNGKey(0), (20, 3))
+    runs = []
+    for lib in (jo, braintools.optim):
+        model = _model()
+        sched = lib.OneCycleLR(max_lr=0.5, total_steps=20)
+        opt = lib.SGD(lr=sched, momentum=0.9)
+        opt.register_trainable_weights(model.states(brainstate.ParamState))
+        step = _grad_step(model, opt)
+        for x in xs:
+            step(x)
+            sched.step()
+        runs.append(_weights(model))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), *runs)
+
+
+def test_update_compiles_once_while_the_scheduler_steps_outside():
+    model = _model()
+    sched = jo.OneCycleLR(max_lr=0.1, total_steps=100, cycle_momentum=True)
+    opt = jo.SGD(lr=sched)
+    opt.register_trainable_weights(model.states(brainstate.ParamState))
+    traces = []
+    params = model.states(brainstate.ParamState)
+
+    @brainstate.transform.jit
+    def step(x):
+        traces.append(1)
+        loss = lambda: jnp.sum(model(x) ** 2)  # noqa: E731
+        opt.update(brainstate.transform.grad(loss, grad_states=params)())
+
+    moms = []
+    for _ in range(100):
+        step(jnp.ones(3))
+        moms.append(opt.current_momentum)
+        sched.step()
+    assert len(traces) == 1
+    assert opt.step_count == 100 and sched.last_epoch == 100
+    # the momentum actually applied moves across the cycle
+    assert max(moms) == pytest.approx(0.95, abs=1e-6)
+    assert min(moms) == pytest.approx(0.85, abs=1e-6)
+    applied = jax.tree.leaves(opt.opt_state.value)
+    assert all(np.isfinite(np.asarray(leaf)).all() for leaf in applied)
+
+
+def test_scheduler_step_inside_jit_equals_outside():
+    results = []
+    for inside in (False, True):
+        model = _model()
+        sched = jo.OneCycleLR(max_lr=0.3, total_steps=10)
+        opt = jo.SGD(lr=sched, momentum=0.9)
+        opt.register_trainable_weights(model.states(brainstate.ParamState))
+        step = _grad_step(model, opt, sched, step_inside=inside)
+        for _ in range(10):
+            step(jnp.ones(3))
+            if not inside:
+                sched.step()
+        assert sched.last_epoch == 10
+        results.append(_weights(model))
+    jax.tree.map(np.testing.assert_array_equal, *results)
+
+
+def test_schedule_function_is_driven_by_the_optimizer_count():
+    model = _model()
+    lr = jo.onecycle_schedule(0.1, 10, convention="torch")
+    opt = jo.SGD(lr=lr, momentum=jo.onecycle_momentum_schedule(10, convention="torch"))
+    opt.register_trainable_weights(model.states(brainstate.ParamState))
+    step = _grad_step(model, opt)
+    for k in range(4):
+        assert opt.current_lr == pytest.approx(float(lr(k)))
+        step(jnp.ones(3))
+    hyper = opt.opt_state.value.inner_states[0].inner_state.hyperparams
+    np.testing.assert_allclose(hyper["learning_rate"], lr(3), rtol=1e-6)
+    assert opt.current_momentum == pytest.approx(
+        float(jo.onecycle_momentum_schedule(10, convention="torch")(4)))
+
+
+def test_update_is_pytorch_sgd_with_nested_weights():
+    model = _model()
+    opt = jo.SGD(lr=0.1, momentum=0.5, weight_decay=0.01)
+    params = model.states(brainstate.ParamState)
+    opt.register_trainable_weights(params)
+    before = _weights(model)
+    grads = jax.tree.map(jnp.ones_like, {k: s.value for k, s in params.items()})
+    opt.update(grads)
+    opt.update(grads)
+    # PyTorch: g = 1 + wd * p; buf1 = g1; buf2 = 0.5 * buf1 + g2; p -= 0.1 * buf
+    for key, w0 in before.items():
+        for name in w0:
+            p0 = w0[name]
+            p1 = p0 - 0.1 * (1 + 0.01 * p0)
+            p2 = p1 - 0.1 * (0.5 * (1 + 0.01 * p0) + (1 + 0.01 * p1))
+            np.testing.assert_allclose(_weights(model)[key][name], p2, rtol=1e-6)
+
+
+def test_param_groups_get_their_own_learning_rate_in_one_update():
+    a, b = _model(0), _model(1)
+    opt = jo.SGD(lr=0.1)
+    opt.register_trainable_weights(a.states(brainstate.ParamState))
+    opt.add_param_group(
+        {("b",) + k: s for k, s in b.states(brainstate.ParamState).items()}, lr=0.01)
+    wa, wb = _weights(a), _weights(b)
+    grads = {k: jax.tree.map(jnp.ones_like, s.value) for k, s in opt.param_states.items()}
+    opt.update(grads)
+    for name in wa[("weight",)]:
+        np.testing.assert_allclose(_weights(a)[("weight",)][name], wa[("weight",)][name] - 0.1,
+                                   rtol=1e-6)
+        np.testing.assert_allclose(_weights(b)[("weight",)][name], wb[("weight",)][name] - 0.01,
+                                   rtol=1e-6)
+
+
+def test_max_lr_list_drives_one_group_each_and_keeps_buffers_when_a_group_is_added():
+    a, b = _model(0), _model(1)
+    sched = jo.OneCycleLR(max_lr=[0.1, 1.0], total_steps=10)
+    opt = jo.SGD(lr=sched, momentum=0.9)
+    opt.register_trainable_weights(a.states(brainstate.ParamState))
+    grads_a = {k: jax.tree.map(jnp.ones_like, s.value) for k, s in opt.param_states.items()}
+    with pytest.raises(ValueError, match=r"scheduler has 2 learning rate\(s\).*1 parameter group"):
+        opt.update(grads_a)
+    opt.add_param_group({("b",) + k: s for k, s in b.states(brainstate.ParamState).items()})
+    wb = _weights(b)
+    grads = {k: jax.tree.map(jnp.ones_like, s.value) for k, s in opt.param_states.items()}
+    opt.update(grads)
+    np.testing.assert_allclose(_weights(b)[("weight",)]["weight"],
+                               wb[("weight",)]["weight"] - 1.0 / 25, rtol=1e-6)
+    assert sched.get_lr() == pytest.approx([0.004, 0.04])
+
+
+def test_resume_from_state_dict_is_bitwise_identical(tmp_path):
+    xs = jax.random.normal(jax.random.PRNGKey(1), (20, 3))
+
+    def make():
+        model = _model()
+        sched = jo.OneCycleLR(max_lr=0.5, total_steps=20, cycle_momentum=True,
+                              convention="torch")
+        opt = jo.SGD(lr=sched, nesterov=True, weight_decay=1e-3)
+        opt.register_trainable_weights(model.states(brainstate.ParamState))
+        return model, sched, opt, _grad_step(model, opt)
+
+    model, sched, opt, step = make()
+    for x in xs:
+        step(x)
+        sched.step()
+    uninterrupted = _weights(model)
+
+    model, sched, opt, step = make()
+    for x in xs[:10]:
+        step(x)
+        sched.step()
+    path = tmp_path / "ckpt.pkl"
+    path.write_bytes(pickle.dumps({"weights": _weights(model), "opt": opt.state_dict(),
+                                   "sched": sched.state_dict()}))
+
+    model, sched, opt, step = make()
+    saved = pickle.loads(path.read_bytes())
+    for key, state in model.states(brainstate.ParamState).items():
+        state.value = jax.tree.map(jnp.asarray, saved["weights"][key])
+    opt.load_state_dict(saved["opt"])
+    sched.load_state_dict(saved["sched"])
+    assert opt.step_count == 10 and sched.last_epoch == 10
+    for x in xs[10:]:
+        step(x)
+        sched.step()
+    jax.tree.map(np.testing.assert_array_equal, _weights(model), uninterrupted)
+
+
+def test_digits_mlp_reaches_95_percent_in_a_few_epochs():
+    datasets = pytest.importorskip("sklearn.datasets")
+    x, y = datasets.load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(x))
+    x, y = x[order], y[order]
+    x_train, y_train, x_test, y_test = x[:1400], y[:1400], x[1400:], y[1400:]
+
+    class MLP(brainstate.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = brainstate.nn.Linear(64, 128)
+            self.l2 = brainstate.nn.Linear(128, 10)
+
+        def __call__(self, x):
+            return self.l2(jax.nn.relu(self.l1(x)))
+
+    brainstate.random.seed(0)
+    model = MLP()
+    epochs, batch = 5, 50
+    steps = epochs * (len(x_train) // batch)
+    sched = jo.OneCycleLR(max_lr=0.5, total_steps=steps, cycle_momentum=True)
+    opt = jo.SGD(lr=sched)
+    params = model.states(brainstate.ParamState)
+    opt.register_trainable_weights(params)
+
+    @brainstate.transform.jit
+    def train_step(xb, yb):
+        def loss():
+            logits = model(xb)
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), yb[:, None], 1))
+
+        opt.update(brainstate.transform.grad(loss, grad_states=params)())
+
+    for _ in range(epochs):
+        for i in range(0, len(x_train) - batch + 1, batch):
+            train_step(x_train[i:i + batch], y_train[i:i + batch])
+            sched.step()
+    accuracy = float(jnp.mean(jnp.argmax(model(x_test), -1) == y_test))
+    assert accuracy > 0.95
+
+
+def test_data_parallel_update_on_eight_devices_keeps_sharding_and_matches_one_device():
+    script = textwrap.dedent("""
+        import jax, jax.numpy as jnp, numpy as np, brainstate
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+        import jax_onecycle as jo
+        assert jax.device_count() == 8
+        mesh = Mesh(np.array(jax.devices()), ("data",))
+        x = jax.random.normal(jax.random.PRNGKey(0), (64, 16))
+        y = jax.random.normal(jax.random.PRNGKey(1), (64, 4))
+
+        def run(shard):
+            brainstate.random.seed(0)
+            model = brainstate.nn.Linear(16, 4)
+            params = model.states(brainstate.ParamState)
+            if shard:  # weights replicated, batch split along "data"
+                for s in params.values():
+                    s.value = jax.device_put(s.value, NamedSharding(mesh, P()))
+            sched = jo.OneCycleLR(max_lr=0.1, total_steps=5, cycle_momentum=True)
+            opt = jo.SGD(lr=sched)
+            opt.register_trainable_weights(params)
+
+            @brainstate.transform.jit
+            def step(xb, yb):
+                loss = lambda: jnp.mean((model(xb) - yb) ** 2)
+                opt.update(brainstate.transform.grad(loss, grad_states=params)())
+
+            xb, yb = x, y
+            if shard:
+                xb = jax.device_put(x, NamedSharding(mesh, P("data")))
+                yb = jax.device_put(y, NamedSharding(mesh, P("data")))
+            for _ in range(5):
+                step(xb, yb)
+                sched.step()
+            return {k: s.value for k, s in params.items()}
+
+        sharded, single = run(True), run(False)
+        for w in jax.tree.leaves(sharded):
+            assert len(w.sharding.device_set) == 8, w.sharding
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+                     sharded, single)
+        print("OK")
+    """)
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+               JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("OK")
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: jo.SGD(lr=-1.0), ValueError, r"SGD: `lr` must be a finite number >= 0.*-1.0"),
+        (lambda: jo.SGD(lr="0.1"), TypeError, r"`lr` must be a float, a schedule.*str"),
+        (lambda: jo.SGD(momentum=1.0), ValueError, r"`momentum` must be in \[0, 1\), got 1.0"),
+        (lambda: jo.SGD(momentum=0.0, nesterov=True), ValueError, r"`nesterov=True` needs"),
+        (lambda: jo.SGD(weight_decay=float("nan")), ValueError, r"`weight_decay`"),
+        (lambda: jo.SGD(grad_clip_norm=-1.0), ValueError, r"`grad_clip_norm`"),
+        (lambda: jo.SGD().register_trainable_weights(42), TypeError, r"`param_states`.*int"),
+        (lambda: jo.SGD().register_trainable_weights({"w": jnp.ones(2)}), TypeError,
+         r"`param_states` must hold brainstate States"),
+        (lambda: jo.SGD().update({}), ValueError, r"register_trainable_weights` before `update"),
+        (lambda: jo.SGD().add_param_group({}), ValueError, r"register_trainable_weights` first"),
+        (lambda: jo.SGD().state_dict(), ValueError, r"register_trainable_weights` first"),
+        (lambda: jo.OneCycleLR(max_lr=[]), ValueError, r"`max_lr` must not be an empty list"),
+        (lambda: jo.OneCycleLR(max_lr=0.1), ValueError, r"`total_steps`"),
+        (lambda: jo.OneCycleLR(max_lr=[0.1, -0.2], total_steps=5), ValueError, r"`max_lr`"),
+        (lambda: jo.OneCycleLR(0.1, 5, last_epoch=-1), ValueError, r"`last_epoch`.*-1"),
+    ],
+)
+def test_bad_argument_is_refused_with_its_name(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_gradients_that_do_not_match_the_weights_are_refused():
+    model = _model()
+    opt = jo.SGD(lr=0.1)
+    params = model.states(brainstate.ParamState)
+    opt.register_trainable_weights(params)
+    with pytest.raises(ValueError, match=r"`grads` must have the keys"):
+        opt.update({("nope",): jnp.ones(2)})
+    with pytest.raises(ValueError, match=r"`grads` must have the tree structure"):
+        opt.update({k: jnp.ones(2) for k in params})
+    other = jo.SGD(lr=0.1)
+    other.register_trainable_weights(_model(din=5).states(brainstate.ParamState))
+    with pytest.raises(ValueError, match=r"`state_dict` does not fit this optimizer"):
+        opt.load_state_dict(other.state_dict())
