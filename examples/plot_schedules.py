@@ -18,7 +18,10 @@ def main() -> None:
     parser.add_argument("--total-steps", type=int, default=100)
     parser.add_argument("--max-lr", type=float, default=0.1)
     parser.add_argument("--out", default="examples/out")
+    parser.add_argument("--quick", action="store_true", help="a 20-step cycle")
     args = parser.parse_args()
+    if args.quick:
+        args.total_steps = 20
     os.makedirs(args.out, exist_ok=True)
     steps = jnp.arange(args.total_steps + 1)
     fig, (ax_lr, ax_mom) = plt.subplots(1, 2, figsize=(11, 4))

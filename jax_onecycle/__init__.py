@@ -1,7 +1,25 @@
 """One-cycle (super-convergence) training for JAX: pure schedules and compiled optimizers."""
 
+from ._family import (
+    constant_schedule_with_warmup as constant_schedule_with_warmup,
+    cosine_annealing_schedule as cosine_annealing_schedule,
+    cosine_schedule_with_warmup as cosine_schedule_with_warmup,
+    cosine_warm_restarts_schedule as cosine_warm_restarts_schedule,
+    linear_schedule_with_warmup as linear_schedule_with_warmup,
+    multistep_schedule as multistep_schedule,
+    step_schedule as step_schedule,
+    wsd_schedule as wsd_schedule,
+)
+from ._finder import LRRangeTestResult as LRRangeTestResult, lr_range_test as lr_range_test
 from ._optimizer import SGD as SGD
-from ._scheduler import OneCycleLR as OneCycleLR
+from ._scheduler import (
+    CosineAnnealingLR as CosineAnnealingLR,
+    CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts,
+    MultiStepLR as MultiStepLR,
+    OneCycleLR as OneCycleLR,
+    ReduceLROnPlateau as ReduceLROnPlateau,
+    StepLR as StepLR,
+)
 from ._schedules import (
     deepspeed_onecycle_momentum_schedule as deepspeed_onecycle_momentum_schedule,
     deepspeed_onecycle_schedule as deepspeed_onecycle_schedule,
@@ -17,6 +35,21 @@ __all__ = [
     "OneCycleLR",
     "onecycle_sgd",
     "onecycle_adamw",
+    "lr_range_test",
+    "LRRangeTestResult",
+    "step_schedule",
+    "multistep_schedule",
+    "cosine_annealing_schedule",
+    "cosine_warm_restarts_schedule",
+    "linear_schedule_with_warmup",
+    "cosine_schedule_with_warmup",
+    "constant_schedule_with_warmup",
+    "wsd_schedule",
+    "StepLR",
+    "MultiStepLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "ReduceLROnPlateau",
     "deepspeed_onecycle_momentum_schedule",
     "deepspeed_onecycle_schedule",
     "onecycle_momentum_schedule",

@@ -20,9 +20,26 @@ import optax
 from jax.typing import ArrayLike
 
 from . import _validate
+from ._family import (
+    _check_plateau_args,
+    _plateau_init,
+    _plateau_update,
+    _PlateauState,
+    cosine_annealing_schedule,
+    cosine_warm_restarts_schedule,
+    multistep_schedule,
+    step_schedule,
+)
 from ._schedules import onecycle_momentum_schedule, onecycle_schedule
 
-__all__ = ["OneCycleLR"]
+__all__ = [
+    "OneCycleLR",
+    "StepLR",
+    "MultiStepLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "ReduceLROnPlateau",
+]
 
 
 def _concrete(value: Any) -> Any:
@@ -42,33 +59,58 @@ def _as_list(fn: str, name: str, value: Any) -> list[Any]:
 
 
 class _Scheduler(brainstate.graph.Node):
-    """Facade machinery: a ``last_epoch`` State and one learning rate per parameter group.
+    """What ``SGD`` needs of a scheduler: one learning rate per parameter group.
 
-    Subclasses implement ``_lr(group, epoch)`` (positive learning rate of ``group`` at
-    ``epoch``, jnp only) and may implement ``_momentum(epoch)``.
+    Subclasses keep their counters in States made up front and implement
+    ``_group_lr(group)`` (jnp only, read inside the compiled update); they may implement
+    ``_current_momentum()``.
     """
 
-    def __init__(self, num_groups: int, last_epoch: int = 0):
-        fn = type(self).__name__
-        last_epoch = _validate.integer(fn, "last_epoch", last_epoch, minimum=0)
+    def __init__(self, num_groups: int):
         self._num_groups = num_groups
-        self._epoch = brainstate.LongTermState(jnp.asarray(last_epoch, dtype=jnp.int32))
 
-    # --- subclass hooks -----------------------------------------------------------
-    def _lr(self, group: int, epoch: jax.Array) -> jax.Array:
+    def _group_lr(self, group: int) -> jax.Array:
         raise NotImplementedError
 
-    def _momentum(self, epoch: jax.Array) -> jax.Array | None:
+    def _current_momentum(self) -> jax.Array | None:
         return None
 
-    # --- what SGD reads inside its compiled update ---------------------------------
+    def get_lr(self) -> list[Any]:
+        """Learning rate of each parameter group now (floats outside ``jit``)."""
+        return [_concrete(self._group_lr(g)) for g in range(self._num_groups)]
+
+    def get_last_lr(self) -> list[Any]:
+        """The learning rates the next update uses (PyTorch's ``get_last_lr``)."""
+        return self.get_lr()
+
+
+class _ScheduleFacade(_Scheduler):
+    """A facade over pure schedules (one per group) evaluated at ``last_epoch``.
+
+    ``last_epoch`` lives in an int32 State, so ``step()`` works outside and inside
+    ``brainstate.transform.jit``; no curve maths lives here.
+    """
+
+    def __init__(
+        self,
+        schedules: Sequence[optax.Schedule],
+        last_epoch: int = 0,
+        momentum: optax.Schedule | None = None,
+    ):
+        super().__init__(len(schedules))
+        last_epoch = _validate.integer(type(self).__name__, "last_epoch", last_epoch, minimum=0)
+        self._epoch = brainstate.LongTermState(jnp.asarray(last_epoch, dtype=jnp.int32))
+        self._schedules = list(schedules)
+        self._momentum_schedule = momentum
+
     def _group_lr(self, group: int) -> jax.Array:
-        return self._lr(group, self._epoch.value)
+        return self._schedules[group](self._epoch.value)
 
     def _current_momentum(self) -> jax.Array | None:
-        return self._momentum(self._epoch.value)
+        if self._momentum_schedule is None:
+            return None
+        return self._momentum_schedule(self._epoch.value)
 
-    # --- braintools / PyTorch surface ---------------------------------------------
     @property
     def last_epoch(self) -> Any:
         """Number of ``step()`` calls so far (an int outside ``jit``)."""
@@ -85,17 +127,9 @@ class _Scheduler(brainstate.graph.Node):
         else:
             self._epoch.value = jnp.asarray(epoch, dtype=jnp.int32)
 
-    def get_lr(self) -> list[Any]:
-        """Learning rate of each parameter group at ``last_epoch``."""
-        return [_concrete(self._group_lr(g)) for g in range(self._num_groups)]
-
-    def get_last_lr(self) -> list[Any]:
-        """The learning rates the next update uses (PyTorch's ``get_last_lr``)."""
-        return self.get_lr()
-
     def __call__(self, count: ArrayLike) -> jax.Array:
         """The positive learning rate of group 0 at ``count``: an optax schedule."""
-        return self._lr(0, jnp.asarray(count))
+        return self._schedules[0](jnp.asarray(count))
 
     def state_dict(self) -> dict[str, Any]:
         """A plain, picklable dict: ``{"last_epoch": int}``."""
@@ -109,26 +143,8 @@ class _Scheduler(brainstate.graph.Node):
         )
 
 
-class _ScheduleFacade(_Scheduler):
-    """A facade over pure schedules: one per group, plus an optional momentum schedule."""
-
-    def __init__(
-        self,
-        schedules: Sequence[optax.Schedule],
-        last_epoch: int = 0,
-        momentum: optax.Schedule | None = None,
-    ):
-        super().__init__(len(schedules), last_epoch)
-        self._schedules = list(schedules)
-        self._momentum_schedule = momentum
-
-    def _lr(self, group: int, epoch: jax.Array) -> jax.Array:
-        return self._schedules[group](epoch)
-
-    def _momentum(self, epoch: jax.Array) -> jax.Array | None:
-        if self._momentum_schedule is None:
-            return None
-        return self._momentum_schedule(epoch)
+def _per_group(fn: str, base_lr: Any, make: Any) -> list[optax.Schedule]:
+    return [make(_validate.learning_rate(fn, "base_lr", b)) for b in _as_list(fn, "base_lr", base_lr)]
 
 
 class OneCycleLR(_ScheduleFacade):
@@ -212,3 +228,194 @@ class OneCycleLR(_ScheduleFacade):
         self.three_phase = three_phase
         self.cycle_momentum = cycle_momentum
         self.convention = convention
+
+
+class StepLR(_ScheduleFacade):
+    """braintools' ``StepLR`` on :func:`step_schedule`: ``base_lr * gamma ** (epoch // step_size)``.
+
+    Args:
+      base_lr: initial learning rate, or a list (one per parameter group).
+      step_size: epochs between decays.
+      gamma: multiplicative decay.
+      last_epoch: starting epoch (to resume).
+
+    Examples:
+      >>> sched = StepLR(base_lr=0.1, step_size=2, gamma=0.5)
+      >>> [round(sched(e).item(), 3) for e in range(5)]
+      [0.1, 0.1, 0.05, 0.05, 0.025]
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(self, base_lr: Any = 1e-3, step_size: int = 30, gamma: float = 0.1,
+                 last_epoch: int = 0):
+        super().__init__(_per_group("StepLR", base_lr,
+                                    lambda b: step_schedule(b, step_size, gamma)), last_epoch)
+        self.step_size, self.gamma = step_size, gamma
+
+
+class MultiStepLR(_ScheduleFacade):
+    """braintools' ``MultiStepLR`` on :func:`multistep_schedule`: decay at each milestone.
+
+    Args:
+      base_lr: initial learning rate, or a list (one per parameter group).
+      milestones: non-decreasing epochs at which to multiply by ``gamma``.
+      gamma: multiplicative decay.
+      last_epoch: starting epoch (to resume).
+
+    Examples:
+      >>> sched = MultiStepLR(base_lr=1.0, milestones=[1, 3], gamma=0.1)
+      >>> [round(sched(e).item(), 3) for e in range(4)]
+      [1.0, 0.1, 0.1, 0.01]
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(self, base_lr: Any = 1e-3, milestones: Sequence[int] = (30, 60, 90),
+                 gamma: float = 0.1, last_epoch: int = 0):
+        super().__init__(_per_group("MultiStepLR", base_lr,
+                                    lambda b: multistep_schedule(b, milestones, gamma)),
+                         last_epoch)
+        self.milestones, self.gamma = list(milestones), gamma
+
+
+class CosineAnnealingLR(_ScheduleFacade):
+    """braintools' ``CosineAnnealingLR``: cosine from ``base_lr`` to ``eta_min`` over ``T_max``.
+
+    As braintools (and unlike PyTorch, whose curve rises again; see
+    :func:`cosine_annealing_schedule`), the rate holds ``eta_min`` after ``T_max``.
+
+    Args:
+      base_lr: initial learning rate, or a list (one per parameter group).
+      T_max: epochs of the anneal.
+      eta_min: final learning rate.
+      last_epoch: starting epoch (to resume).
+
+    Examples:
+      >>> sched = CosineAnnealingLR(base_lr=1.0, T_max=2)
+      >>> [round(sched(e).item(), 3) for e in range(5)]
+      [1.0, 0.5, 0.0, 0.0, 0.0]
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(self, base_lr: Any = 1e-3, T_max: int = 50, eta_min: float = 0.0,
+                 last_epoch: int = 0):
+        def held(b):
+            curve = cosine_annealing_schedule(b, T_max, eta_min)
+            return lambda count: curve(jnp.minimum(count, T_max))
+
+        super().__init__(_per_group("CosineAnnealingLR", base_lr, held), last_epoch)
+        self.T_max, self.eta_min = T_max, eta_min
+
+
+class CosineAnnealingWarmRestarts(_ScheduleFacade):
+    """braintools' ``CosineAnnealingWarmRestarts`` on :func:`cosine_warm_restarts_schedule`.
+
+    Args:
+      base_lr: initial learning rate, or a list (one per parameter group).
+      T_0: epochs of the first cycle.
+      T_mult: growth factor of the cycle length (an integer >= 1).
+      eta_min: lowest learning rate.
+      last_epoch: starting epoch (to resume).
+
+    Examples:
+      >>> sched = CosineAnnealingWarmRestarts(base_lr=1.0, T_0=2)
+      >>> [round(sched(e).item(), 3) for e in range(4)]
+      [1.0, 0.5, 1.0, 0.5]
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(self, base_lr: Any = 1e-3, T_0: int = 10, T_mult: int = 1,
+                 eta_min: float = 0.0, last_epoch: int = 0):
+        super().__init__(
+            _per_group("CosineAnnealingWarmRestarts", base_lr,
+                       lambda b: cosine_warm_restarts_schedule(b, T_0, T_mult, eta_min)),
+            last_epoch,
+        )
+        self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+
+
+class ReduceLROnPlateau(_Scheduler):
+    """PyTorch's ``ReduceLROnPlateau``: cut the rate when a metric stops improving.
+
+    ``step(metric)`` once per epoch; the decision is a pure, jittable state update
+    (PyTorch's, quirks included: ``best`` is still tracked during cooldown, a cut smaller
+    than ``eps`` is skipped), kept in one brainstate State, so ``step`` also works inside
+    a compiled epoch loop and ``SGD(lr=scheduler)`` applies the new rate without
+    recompiling.
+
+    Args:
+      lr: initial learning rate, or a list (one per parameter group).
+      mode: ``"min"`` (the metric should fall) or ``"max"``.
+      factor: multiplier of a cut, in (0, 1).
+      patience: bad epochs tolerated before a cut.
+      threshold: least change that counts as an improvement.
+      threshold_mode: ``"rel"`` or ``"abs"``.
+      cooldown: epochs after a cut during which bad epochs are not counted.
+      min_lr: lowest learning rate (a float or one per group).
+      eps: a cut smaller than this is skipped.
+
+    Examples:
+      >>> sched = ReduceLROnPlateau(0.1, patience=1)
+      >>> for loss in [1.0, 1.0, 1.0, 1.0]:
+      ...     sched.step(loss)
+      >>> round(sched.get_last_lr()[0], 6), sched.last_epoch
+      (0.01, 4)
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(self, lr: Any = 1e-3, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr: Any = 0.0, eps: float = 1e-8):
+        fn = "ReduceLROnPlateau"
+        lrs = [_validate.learning_rate(fn, "lr", v) for v in _as_list(fn, "lr", lr)]
+        min_lrs = _as_list(fn, "min_lr", min_lr)
+        if len(min_lrs) not in (1, len(lrs)):
+            raise ValueError(f"{fn}: `min_lr` must be a float or one per group ({len(lrs)}), "
+                             f"got {min_lr!r}.")
+        _, self._hyper = _check_plateau_args(
+            fn, lrs[0], mode=mode, factor=factor, patience=patience, threshold=threshold,
+            threshold_mode=threshold_mode, cooldown=cooldown, min_lr=0.0, eps=eps)
+        self._hyper["min_lr"] = jnp.asarray(
+            [_validate.learning_rate(fn, "min_lr", m) for m in min_lrs], jnp.float32)
+        super().__init__(len(lrs))
+        self._state = brainstate.LongTermState(
+            _plateau_init(jnp.asarray(lrs, jnp.float32), self._hyper["mode"]))
+
+    def step(self, metric: ArrayLike) -> None:
+        """Record one epoch's ``metric``; works inside ``brainstate.transform.jit``."""
+        self._state.value = _plateau_update(self._state.value, metric, **self._hyper)
+
+    def _group_lr(self, group: int) -> jax.Array:
+        return self._state.value.lr[group]
+
+    def __call__(self, count: ArrayLike) -> jax.Array:
+        """The learning rate of group 0 now: a plateau policy has no curve in ``count``."""
+        return self._state.value.lr[0] + jnp.zeros(jnp.shape(count), jnp.float32)
+
+    @property
+    def last_epoch(self) -> Any:
+        """Number of metrics seen (an int outside ``jit``)."""
+        return _concrete(self._state.value.last_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """A plain, picklable dict of every counter (numpy values)."""
+        return {k: np.asarray(v) for k, v in self._state.value._asdict().items()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the counters, with the dtypes and shapes they were made with."""
+        current = self._state.value
+        try:
+            restored = {k: jnp.asarray(state_dict[k], getattr(current, k).dtype)
+                        for k in current._fields}
+        except KeyError as missing:
+            raise ValueError(f"ReduceLROnPlateau.load_state_dict: `state_dict` lacks "
+                             f"{missing}.") from None
+        if jnp.shape(restored["lr"]) != jnp.shape(current.lr):
+            raise ValueError(f"ReduceLROnPlateau.load_state_dict: `state_dict['lr']` has "
+                             f"shape {jnp.shape(restored['lr'])}, expected "
+                             f"{jnp.shape(current.lr)}.")
+        self._state.value = _PlateauState(**restored)

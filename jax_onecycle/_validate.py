@@ -130,3 +130,33 @@ def boolean(fn: str, name: str, value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         _fail(fn, name, "True or False", value, TypeError)
     return bool(value)
+
+
+INT32_MAX = 2**31 - 1  # optax step counts are int32
+
+
+def step_count(fn: str, name: str, value: Any, *, minimum: int = 1) -> int:
+    """An integer count of steps or epochs in [minimum, 2**31 - 1]."""
+    as_int = integer(fn, name, value, minimum=minimum)
+    if as_int > INT32_MAX:
+        _fail(fn, name, f"an integer in [{minimum}, 2**31 - 1]", value)
+    return as_int
+
+
+def milestones(fn: str, name: str, value: Any) -> list[int]:
+    """Integers in [0, 2**31 - 1], each >= the one before (a repeat is allowed)."""
+    allowed = "a non-decreasing sequence of integers in [0, 2**31 - 1]"
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray | jax.Array):
+        _fail(fn, name, allowed, value, TypeError)
+    out: list[int] = []
+    for m in value:
+        if isinstance(m, bool | float | np.floating):
+            _fail(fn, name, allowed, value, TypeError)
+        try:
+            as_int = operator.index(m)
+        except TypeError:
+            _fail(fn, name, allowed, value, TypeError)
+        if not 0 <= as_int <= INT32_MAX or (out and as_int < out[-1]):
+            _fail(fn, name, allowed, value)
+        out.append(as_int)
+    return out

@@ -14,14 +14,14 @@ Conventions (see ``tests/golden/FAMILY_NOTES.md`` for the observed quirks):
   ``steps``.
 * Epoch-based torch schedulers with ``steps_per_epoch=S``: each epoch runs S
   batches (read lr, ``opt.step()``) and then one ``sched.step()``.
-* ``CosineAnnealingWarmRestarts`` with ``S > 1`` follows the per-batch loop
-  documented in ``CosineAnnealingWarmRestarts.step``::
-
-      for epoch in range(E):
-          for i in range(S):
-              ...                      # lr read here is what batch i uses
-              optimizer.step()
-              scheduler.step(epoch + i / S)
+* ``CosineAnnealingWarmRestarts`` with ``S > 1`` records the un-lagged per-batch form
+  the SPEC specifies: batch ``b = epoch * S + i`` uses the lr set by
+  ``scheduler.step(epoch + i / S)`` called *before* it, i.e. ``f(b / S)``.  (The loop
+  in PyTorch's docstring calls ``scheduler.step(epoch + i / iters)`` *after*
+  ``optimizer.step()``, so there batch ``b`` uses ``f((b - 1) / S)``: one batch late.)
+  Where PyTorch's float path misplaces a restart (``int(math.log(...))``), the step is
+  listed in the case's ``known_reference_bug_steps`` with the exact SGDR value in
+  ``exact_values_at_bug_steps``; ``values`` keeps what PyTorch gives.
 
 * ``plateau_cases[*].values[k]`` is the lr right after
   ``sched.step(metrics[k])`` at the end of epoch k.
@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -187,16 +188,46 @@ def _run_warm_restarts(base_lr, t_0, t_mult, eta_min, num_epochs, spe) -> list[f
             opt.step()
             sched.step()
         return values
-    # Documented per-batch form (CosineAnnealingWarmRestarts.step docstring).
-    # The lr batch (epoch, i) uses was set by the previous batch's
-    # scheduler.step call (or by the constructor for the very first batch).
-    iters = spe
+    # Per-batch form, un-lagged: step(epoch + i / S) *before* batch i reads its lr.
     for epoch in range(num_epochs):
-        for i in range(iters):
+        for i in range(spe):
+            sched.step(epoch + i / spe)
             values.append(_lr(opt))
             opt.step()
-            sched.step(epoch + i / iters)
     return values
+
+
+def _sgdr_exact(base_lr, t_0, t_mult, eta_min, epoch) -> float:
+    """SGDR at a real epoch with the cycle located in exact integer/fraction arithmetic."""
+    epoch = Fraction(epoch)
+    start, length = Fraction(0), Fraction(t_0)
+    while epoch >= start + length:
+        start, length = start + length, length * t_mult
+    cosine = math.cos(math.pi * float((epoch - start) / length))
+    return eta_min + (base_lr - eta_min) * (1 + cosine) / 2
+
+
+def _torch_float_restart_bugs(t_0, t_mult, num_epochs, spe) -> list[int]:
+    """Batches whose epoch PyTorch's float path puts in the wrong cycle.
+
+    Mirrors ``CosineAnnealingWarmRestarts.step(epoch)``: the cycle index is
+    ``int(math.log(epoch / T_0 * (T_mult - 1) + 1, T_mult))``; compare it with the exact one.
+    """
+    bugs = []
+    if spe == 1 or t_mult == 1:
+        return bugs  # integer path / ``epoch % T_0``: exact
+    for epoch in range(num_epochs):
+        for i in range(spe):
+            e = epoch + i / spe
+            if e < t_0:
+                continue
+            n_torch = int(math.log((e / t_0 * (t_mult - 1) + 1), t_mult))
+            n, start = 0, 0
+            while Fraction(epoch * spe + i, spe) >= start + t_0 * t_mult**n:
+                start, n = start + t_0 * t_mult**n, n + 1
+            if n_torch != n:
+                bugs.append(epoch * spe + i)
+    return bugs
 
 
 def warm_restarts_cases() -> list[dict]:
@@ -216,15 +247,20 @@ def warm_restarts_cases() -> list[dict]:
     for t_0, t_mult, eta_min, spe, base_lr, epochs in grid:
         values = _run_warm_restarts(base_lr, t_0, t_mult, eta_min, epochs, spe)
         kwargs = {"base_lr": base_lr, "t_0": t_0, "t_mult": t_mult, "eta_min": eta_min, "steps_per_epoch": spe}
-        cases.append(
-            _case(
-                f"warmrestarts_t0{t_0}_tm{t_mult}_emin{eta_min}_spe{spe}_lr{base_lr}_ep{epochs}",
-                "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts",
-                "cosine_warm_restarts_schedule",
-                kwargs,
-                values,
-            )
+        case = _case(
+            f"warmrestarts_t0{t_0}_tm{t_mult}_emin{eta_min}_spe{spe}_lr{base_lr}_ep{epochs}",
+            "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts",
+            "cosine_warm_restarts_schedule",
+            kwargs,
+            values,
         )
+        bugs = _torch_float_restart_bugs(t_0, t_mult, epochs, spe)
+        if bugs:
+            case["known_reference_bug_steps"] = bugs
+            case["exact_values_at_bug_steps"] = [
+                _sgdr_exact(base_lr, t_0, t_mult, eta_min, Fraction(b, spe)) for b in bugs
+            ]
+        cases.append(case)
     return cases
 
 

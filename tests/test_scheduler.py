@@ -87,3 +87,122 @@ def test_public_classes_present_the_public_module():
     assert jo.OneCycleLR.__module__ == "jax_onecycle"
     assert jo.SGD.__module__ == "jax_onecycle"
     assert set(jo.__all__) >= {"OneCycleLR", "SGD", "onecycle_sgd", "onecycle_adamw"}
+
+
+# ---- the family's facades ------------------------------------------------------------
+
+FAMILY = {
+    "StepLR": dict(step_size=3, gamma=0.5),
+    "MultiStepLR": dict(milestones=[2, 5, 5, 9], gamma=0.3),
+    "CosineAnnealingLR": dict(T_max=7, eta_min=0.01),
+    "CosineAnnealingWarmRestarts": dict(T_0=3, T_mult=2, eta_min=0.001),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAMILY))
+def test_family_facade_follows_braintools_step_by_step(name):
+    braintools = pytest.importorskip("braintools")
+    ours = getattr(jo, name)(base_lr=[0.1, 0.5], **FAMILY[name])
+    ref = getattr(braintools.optim, name)(base_lr=[0.1, 0.5], **FAMILY[name])
+    for _ in range(25):  # well past T_max: braintools holds eta_min, so do we
+        np.testing.assert_allclose(ours.get_lr(), [float(v) for v in ref.get_lr()], rtol=1e-5,
+                                   atol=1e-8)
+        ours.step()
+        ref.step()
+
+
+@pytest.mark.parametrize("name", sorted(FAMILY))
+def test_family_facade_drives_sgd_and_resumes(name):
+    sched = getattr(jo, name)(base_lr=0.1, **FAMILY[name])
+    opt = jo.SGD(lr=sched)
+    state = brainstate.ParamState(jnp.zeros(2))
+    opt.register_trainable_weights({"w": state})
+    for _ in range(4):
+        sched.step()
+    expected = state.value - sched.get_last_lr()[0]
+    opt.update({"w": jnp.ones(2)})
+    np.testing.assert_allclose(state.value, expected, rtol=1e-6)
+    fresh = getattr(jo, name)(base_lr=0.1, **FAMILY[name])
+    fresh.load_state_dict(pickle.loads(pickle.dumps(sched.state_dict())))
+    assert fresh.last_epoch == 4 and fresh.get_lr() == sched.get_lr()
+    np.testing.assert_allclose(sched(jnp.arange(30)), fresh(jnp.arange(30)))
+
+
+def _plateau_cases():
+    import json
+    import pathlib
+
+    path = pathlib.Path(__file__).parent / "golden" / "family.json"
+    return json.loads(path.read_text())["plateau_cases"]
+
+
+@pytest.mark.parametrize("case", _plateau_cases(), ids=lambda c: c["id"])
+def test_reduce_on_plateau_facade_equals_pytorch(case):
+    sched = jo.ReduceLROnPlateau(**case["kwargs"])
+    lrs = []
+    for metric in case["metrics"]:
+        sched.step(metric)
+        lrs.append(sched.get_last_lr()[0])
+    np.testing.assert_allclose(lrs, case["values"], rtol=1e-5, atol=1e-12)
+
+
+def test_reduce_on_plateau_resume_continues_identically():
+    metrics = [1.0, 0.9, 0.95, 0.97, 0.99, 0.98, 0.97, 1.2, 1.1, 1.0, 0.99, 0.98]
+    whole = jo.ReduceLROnPlateau(0.1, patience=1, cooldown=1)
+    for m in metrics:
+        whole.step(m)
+    first = jo.ReduceLROnPlateau(0.1, patience=1, cooldown=1)
+    for m in metrics[:5]:
+        first.step(m)
+    second = jo.ReduceLROnPlateau(0.1, patience=1, cooldown=1)
+    second.load_state_dict(pickle.loads(pickle.dumps(first.state_dict())))
+    for m in metrics[5:]:
+        second.step(m)
+    assert second.state_dict().keys() == whole.state_dict().keys()
+    for key, value in whole.state_dict().items():
+        np.testing.assert_array_equal(second.state_dict()[key], value)
+    assert second.last_epoch == len(metrics)
+
+
+def test_reduce_on_plateau_drops_the_rate_inside_one_compiled_step():
+    sched = jo.ReduceLROnPlateau(0.1, patience=0, factor=0.5)
+    opt = jo.SGD(lr=sched)
+    weight = brainstate.ParamState(jnp.ones(3))
+    opt.register_trainable_weights({"w": weight})
+    traces = []
+
+    @brainstate.transform.jit
+    def epoch(metric):
+        traces.append(1)
+        opt.update({"w": jnp.ones(3)})
+        sched.step(metric)
+
+    for _ in range(4):
+        epoch(jnp.float32(1.0))  # a plateau: every epoch after the first is bad
+    assert len(traces) == 1
+    assert sched.get_last_lr()[0] == pytest.approx(0.1 * 0.5 ** 3)
+    # updates used 0.1, 0.1, 0.05, 0.025
+    np.testing.assert_allclose(weight.value, 1.0 - (0.1 + 0.1 + 0.05 + 0.025), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: jo.ReduceLROnPlateau(0.1, mode="lowest"), ValueError, r"`mode`.*'lowest'"),
+        (lambda: jo.ReduceLROnPlateau(0.1, factor=1.0), ValueError, r"`factor`.*1.0"),
+        (lambda: jo.ReduceLROnPlateau(0.1, patience=-1), ValueError, r"`patience`.*-1"),
+        (lambda: jo.ReduceLROnPlateau(0.1, threshold_mode="pct"), ValueError,
+         r"`threshold_mode`"),
+        (lambda: jo.ReduceLROnPlateau(-0.1), ValueError, r"`lr`.*-0.1"),
+        (lambda: jo.ReduceLROnPlateau([0.1, 0.2], min_lr=[0.0, 0.0, 0.0]), ValueError,
+         r"`min_lr`"),
+        (lambda: jo.StepLR(0.1, step_size=0), ValueError, r"`step_size`.*0"),
+        (lambda: jo.MultiStepLR(0.1, milestones=[5, 2]), ValueError, r"`milestones`"),
+        (lambda: jo.CosineAnnealingLR(0.1, T_max=0), ValueError, r"`t_max`.*0"),
+        (lambda: jo.CosineAnnealingWarmRestarts(0.1, T_0=2, T_mult=0), ValueError, r"`t_mult`"),
+        (lambda: jo.StepLR(float("nan")), ValueError, r"`base_lr`"),
+    ],
+)
+def test_bad_facade_argument_is_refused(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

@@ -1,0 +1,345 @@
+"""lr_range_test: the sweep, smoothing, stopping rules, suggestions, both forms, errors, plot."""
+
+import sys
+
+import brainstate
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jax_onecycle._finder import LRRangeTestResult, _valley_index, lr_range_test
+
+W_TRUE = np.array([[1.0], [-2.0], [0.5]], np.float32)
+
+
+def _batches(n, *, batch=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, batch, 3)).astype(np.float32)
+    y = x @ W_TRUE + 0.5
+    return [(x[i], y[i]) for i in range(n)]
+
+
+def _loss(params, batch):
+    x, y = batch
+    return jnp.mean((x @ params["weight"] + params["bias"] - y) ** 2)
+
+
+def _params():
+    return {"weight": jnp.zeros((3, 1)), "bias": jnp.zeros(1)}
+
+
+def _smooth(losses, smooth_factor):
+    beta, avg, out = 1.0 - smooth_factor, 0.0, []
+    for i, loss in enumerate(losses):
+        avg = beta * avg + (1.0 - beta) * loss
+        out.append(avg / (1.0 - beta ** (i + 1)))
+    return np.asarray(out)
+
+
+def _diverged(smoothed, threshold):
+    best = np.minimum.accumulate(smoothed)
+    return smoothed - best > (threshold - 1.0) * np.abs(best)
+
+
+@pytest.fixture(scope="module")
+def full_sweep():
+    """A sweep that never diverges: every step runs."""
+    batches = _batches(30)
+    res = lr_range_test(_loss, _params(), batches, init_lr=1e-4, final_lr=0.05, num_iter=30,
+                        progress=False)
+    return res, batches
+
+
+@pytest.fixture(scope="module")
+def diverging_sweep():
+    return lr_range_test(_loss, _params(), _batches(100), num_iter=100, progress=False)
+
+
+def test_learning_rates_grow_geometrically(full_sweep):
+    res, _ = full_sweep
+    assert res.lrs.size == res.losses.size == res.smoothed_losses.size == 30
+    assert res.lrs[0] == 1e-4
+    np.testing.assert_allclose(res.lrs[-1], 0.05, rtol=1e-12)
+    ratios = res.lrs[1:] / res.lrs[:-1]
+    np.testing.assert_allclose(ratios, (0.05 / 1e-4) ** (1 / 29), rtol=1e-12)
+
+
+def test_first_loss_is_the_initial_loss_on_the_first_batch(full_sweep):
+    res, batches = full_sweep
+    np.testing.assert_allclose(res.losses[0], _loss(_params(), batches[0]), rtol=1e-6)
+
+
+def test_second_loss_follows_one_sgd_step_at_init_lr(full_sweep):
+    res, batches = full_sweep
+    grads = jax.grad(_loss)(_params(), batches[0])
+    stepped = jax.tree.map(lambda p, g: p - res.lrs[0] * g, _params(), grads)
+    np.testing.assert_allclose(res.losses[1], _loss(stepped, batches[1]), rtol=1e-5)
+
+
+def test_smoothing_is_the_bias_corrected_moving_average(full_sweep):
+    res, _ = full_sweep
+    np.testing.assert_allclose(res.smoothed_losses, _smooth(res.losses, 0.05), rtol=1e-12)
+    np.testing.assert_allclose(res.smoothed_losses[0], res.losses[0], rtol=1e-15)
+
+
+@pytest.mark.parametrize("which", ["full", "diverging"])
+def test_suggestions_lie_in_the_swept_range(which, full_sweep, diverging_sweep):
+    res = full_sweep[0] if which == "full" else diverging_sweep
+    assert set(res.suggestions) == {"minimum", "steepest", "valley"}
+    for lr in res.suggestions.values():
+        assert res.lrs.min() <= lr <= res.lrs.max()
+    at_min = res.lrs[np.argmin(res.smoothed_losses)]
+    assert res.suggestions["minimum"] == max(at_min / 10, res.lrs[0])
+
+
+def test_minimum_is_a_tenth_of_the_lr_at_the_smoothed_minimum(diverging_sweep):
+    res = diverging_sweep
+    k = int(np.argmin(res.smoothed_losses))
+    assert res.lrs[k] / 10 > res.lrs[0]  # not clamped: the plain rule applies
+    assert res.suggestions["minimum"] == res.lrs[k] / 10
+
+
+def test_steepest_is_the_most_negative_slope_past_the_warmup(diverging_sweep):
+    res = diverging_sweep
+    skip = 100 // 10
+    slopes = np.diff(res.smoothed_losses[skip:]) / np.diff(np.log(res.lrs[skip:]))
+    assert res.suggestions["steepest"] == res.lrs[skip + int(np.argmin(slopes))]
+    assert slopes.min() < 0
+
+
+@pytest.mark.parametrize(
+    "losses, expected",
+    [  # expected indices from fastai 2.8.12 `fastai.callback.schedule.valley`
+        ([0.0, 0.3, 0.03, -0.86, -1.32, -2.31, -2.25, -0.91], 1),
+        ([-0.49, -1.11, -0.62, -0.27, -0.16, -1.09, -1.12, -0.42, -1.77, -2.23, -4.13,
+          -5.42, -7.26, -7.49, -8.76], 7),
+        ([5, 4, 6, 3, 2.5, 7, 1, 0.5, 3, 9], 4),
+        ([1.0, 2.0, 3.0], 0),  # fastai wraps to the last step here; we clamp to the first
+    ],
+)
+def test_valley_matches_fastai(losses, expected):
+    assert _valley_index(np.asarray(losses, dtype=float)) == expected
+
+
+def test_divergence_stops_the_sweep_early(diverging_sweep):
+    res = diverging_sweep
+    assert 10 < res.lrs.size < 100
+    diverged = _diverged(res.smoothed_losses, 5.0)
+    assert diverged[-1] and not diverged[:-1].any()
+    assert np.all(np.isfinite(res.losses))
+
+
+def test_a_lower_threshold_stops_sooner(diverging_sweep):
+    res = lr_range_test(_loss, _params(), _batches(100), num_iter=100, diverge_threshold=1.5,
+                        progress=False)
+    assert res.lrs.size < diverging_sweep.lrs.size
+    assert _diverged(res.smoothed_losses, 1.5)[-1]
+
+
+def test_a_non_finite_loss_stops_the_sweep_before_that_step():
+    batches = _batches(20)
+    batches[7] = (np.full_like(batches[7][0], np.nan), batches[7][1])
+    res = lr_range_test(_loss, _params(), batches, init_lr=1e-4, final_lr=1e-2, num_iter=20,
+                        chunk_size=5, diverge_threshold=1e6, progress=False)
+    assert res.lrs.size == 7
+    assert np.all(np.isfinite(res.losses)) and np.all(np.isfinite(res.smoothed_losses))
+
+
+def test_a_non_finite_first_loss_raises():
+    batches = _batches(5)
+    batches[0] = (np.full_like(batches[0][0], np.inf), batches[0][1])
+    with pytest.raises(ValueError, match="lr_range_test: the loss of the initial `params`"):
+        lr_range_test(_loss, _params(), batches, num_iter=5, progress=False)
+
+
+def test_an_iterator_that_runs_out_ends_the_sweep():
+    res = lr_range_test(_loss, _params(), iter(_batches(13)), init_lr=1e-4, final_lr=1e-2,
+                        num_iter=40, progress=False)
+    assert res.lrs.size == 13
+    np.testing.assert_allclose(res.lrs, 1e-4 * 100 ** (np.arange(13) / 39), rtol=1e-12)
+
+
+def test_the_sweep_is_traced_once_and_scanned():
+    calls = []
+
+    def loss_fn(params, batch):
+        calls.append(None)
+        return _loss(params, batch)
+
+    res = lr_range_test(loss_fn, _params(), _batches(25), init_lr=1e-4, final_lr=1e-2,
+                        num_iter=25, chunk_size=10, progress=False)
+    assert res.lrs.size == 25
+    assert len(calls) == 1  # three chunks (the last padded), one trace
+
+
+def test_optax_params_are_not_changed(diverging_sweep):
+    params = _params()
+    params["weight"] = params["weight"] + 0.25
+    before = jax.tree.map(np.array, params)
+    lr_range_test(_loss, params, _batches(100), num_iter=100, progress=False)
+    jax.tree.map(np.testing.assert_array_equal, params, before)
+
+
+class _MLP(brainstate.nn.Module):
+    def __init__(self):
+        super().__init__()
+        rng = np.random.default_rng(1)  # explicit weights: the default initializer is slow
+        self.hidden = brainstate.nn.Linear(3, 8, w_init=rng.normal(size=(3, 8)).astype(np.float32))
+        self.out = brainstate.nn.Linear(8, 1, w_init=rng.normal(size=(8, 1)).astype(np.float32))
+        self.calls = brainstate.ShortTermState(jnp.zeros((), jnp.int32))
+
+    def __call__(self, x):
+        self.calls.value = self.calls.value + 1
+        return self.out(jax.nn.relu(self.hidden(x)))
+
+
+def test_brainstate_model_is_restored_bitwise():
+    model = _MLP()
+    params = model.states(brainstate.ParamState)
+
+    def loss_fn(batch):
+        x, y = batch
+        return jnp.mean((model(x) - y) ** 2)
+
+    batches = _batches(100)
+    before = {k: jax.tree.map(np.array, s.value) for k, s in params.items()}
+    first = float(loss_fn(batches[0]))
+    calls_before = np.array(model.calls.value)
+    res = lr_range_test(loss_fn, params, batches, num_iter=100, progress=False)
+    assert 10 < res.lrs.size < 100  # it diverged, so the weights were driven far away
+    np.testing.assert_allclose(res.losses[0], first, rtol=1e-6)
+    for k, s in model.states(brainstate.ParamState).items():
+        jax.tree.map(np.testing.assert_array_equal, s.value, before[k])
+    np.testing.assert_array_equal(model.calls.value, calls_before)
+
+
+def test_brainstate_form_trains_like_the_optax_form():
+    model = brainstate.nn.Linear(3, 1, w_init=np.ones((3, 1), np.float32))
+    params = model.states(brainstate.ParamState)
+    (state,) = params.values()
+
+    def loss_fn(batch):
+        x, y = batch
+        return jnp.mean((model(x) - y) ** 2)
+
+    initial = jax.tree.map(jnp.array, state.value)
+    kwargs = dict(init_lr=1e-3, final_lr=0.5, num_iter=20, chunk_size=6, progress=False)
+    res_bs = lr_range_test(loss_fn, params, _batches(20), **kwargs)
+    res_ox = lr_range_test(_loss, initial, _batches(20), **kwargs)
+    np.testing.assert_allclose(res_bs.losses, res_ox.losses, rtol=1e-5)
+
+
+def test_a_custom_injected_optimizer_is_used():
+    opt = optax.inject_hyperparams(optax.adam)(learning_rate=123.0)
+    batches = _batches(2)
+    res = lr_range_test(_loss, _params(), batches, init_lr=0.1, final_lr=1.0, num_iter=2,
+                        optimizer=opt, progress=False)
+    grads = jax.grad(_loss)(_params(), batches[0])
+    stepped = jax.tree.map(lambda p, g: p - 0.1 * jnp.sign(g), _params(), grads)
+    np.testing.assert_allclose(res.losses[1], _loss(stepped, batches[1]), rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "optimizer, match",
+    [
+        (optax.sgd(0.1, momentum=0.9), "must be built with `optax.inject_hyperparams`"),
+        (optax.inject_hyperparams(optax.scale)(step_size=0.1), "`optimizer` must be built"),
+        ("adam", "`optimizer` must be built with"),
+        (optax.inject_hyperparams(optax.sgd)(learning_rate=optax.constant_schedule(0.5)),
+         "must be a number, not a schedule"),
+    ],
+)
+def test_an_optimizer_without_an_injected_learning_rate_is_refused(optimizer, match):
+    with pytest.raises(TypeError, match=match):
+        lr_range_test(_loss, _params(), _batches(3), num_iter=3, optimizer=optimizer,
+                      progress=False)
+
+
+def _mixed_params():
+    return {"a": brainstate.ParamState(jnp.zeros(3)), "b": jnp.zeros(3)}
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(loss_fn=None), TypeError, "`loss_fn` must be callable, got None."),
+        (dict(init_lr=0.0), ValueError, r"`init_lr` must be a finite number > 0, got 0.0\."),
+        (dict(init_lr=float("nan")), ValueError, "`init_lr` must be a finite number > 0"),
+        (dict(init_lr="1e-3"), TypeError, "`init_lr` must be a real number, got '1e-3'"),
+        (dict(final_lr=float("inf")), ValueError, "`final_lr` must be a finite number > 0"),
+        (dict(init_lr=1.0, final_lr=0.5), ValueError,
+         r"`final_lr` must be greater than `init_lr` \(1.0\), got 0.5\."),
+        (dict(num_iter=1), ValueError, r"`num_iter` must be an integer >= 2, got 1\."),
+        (dict(num_iter=10.0), TypeError, "`num_iter` must be an integer >= 2, got 10.0"),
+        (dict(smooth_factor=0.0), ValueError, r"`smooth_factor` must be in \(0, 1\), got 0.0"),
+        (dict(smooth_factor=1.0), ValueError, r"`smooth_factor` must be in \(0, 1\), got 1.0"),
+        (dict(diverge_threshold=1.0), ValueError,
+         "`diverge_threshold` must be a finite number > 1, got 1.0"),
+        (dict(chunk_size=0), ValueError, "`chunk_size` must be a positive integer, got 0"),
+        (dict(progress="yes"), TypeError, "`progress` must be True or False, got 'yes'"),
+        (dict(batches=[]), ValueError,
+         r"`batches` must be a non-empty sequence or iterator of batches, got \[\]"),
+        (dict(batches=iter([])), ValueError, "`batches` must be a non-empty sequence"),
+        (dict(batches=5), TypeError, "`batches` must be a non-empty sequence or iterator"),
+        (dict(params={}), ValueError, r"`params` must be a non-empty pytree.*got \{\}"),
+        (dict(params=_mixed_params()), TypeError, "`params` must be all arrays"),
+    ],
+)
+def test_bad_arguments_are_refused_before_tracing(kwargs, exc, match):
+    calls = []
+
+    def loss_fn(params, batch):
+        calls.append(None)
+        return _loss(params, batch)
+
+    args = dict(loss_fn=loss_fn, params=_params(), batches=_batches(3), progress=False)
+    args.update(kwargs)
+    with pytest.raises(exc, match="lr_range_test: " + match):
+        lr_range_test(args.pop("loss_fn"), args.pop("params"), args.pop("batches"), **args)
+    assert not calls
+
+
+def test_ragged_batches_are_refused_with_a_named_error():
+    batches = _batches(4)
+    batches[2] = (batches[2][0][:5], batches[2][1][:5])
+    with pytest.raises(ValueError, match="every batch in `batches` must have the same"):
+        lr_range_test(_loss, _params(), batches, num_iter=4, progress=False)
+
+
+def test_progress_bar_runs_and_is_optional(monkeypatch):
+    kwargs = dict(init_lr=1e-4, final_lr=1e-2, num_iter=6, chunk_size=3)
+    with_bar = lr_range_test(_loss, _params(), _batches(6), progress=True, **kwargs)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # tqdm missing: no bar, same sweep
+    without = lr_range_test(_loss, _params(), _batches(6), progress=True, **kwargs)
+    np.testing.assert_array_equal(with_bar.losses, without.losses)
+
+
+def test_result_is_read_only(full_sweep):
+    res, _ = full_sweep
+    assert isinstance(res, LRRangeTestResult)
+    with pytest.raises(ValueError):
+        res.losses[0] = 0.0
+    assert repr(res).startswith("LRRangeTestResult(steps=30, minimum=")
+
+
+def test_plot_returns_log_axes(full_sweep):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res, _ = full_sweep
+    ax = res.plot()
+    try:
+        assert isinstance(ax, matplotlib.axes.Axes)
+        assert ax.get_xscale() == "log"
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert sum(name in " ".join(labels) for name in res.suggestions) == 3
+    finally:
+        plt.close(ax.figure)
+    fig, given = plt.subplots()
+    try:
+        assert res.plot(ax=given) is given
+    finally:
+        plt.close(fig)
