@@ -183,8 +183,7 @@ def cosine_annealing_schedule(
 ) -> optax.Schedule:
     r"""``torch.optim.lr_scheduler.CosineAnnealingLR``, including its periodic tail.
 
-    .. math::
-      \eta_e = \eta_{min} + (\eta_{base} - \eta_{min}) \tfrac{1}{2}(1 + \cos(\pi e / T_{max}))
+    ``eta_e = eta_min + (base_lr - eta_min) * (1 + cos(pi * e / t_max)) / 2``
 
     for every epoch ``e``: past ``t_max`` PyTorch does not hold ``eta_min`` but climbs back
     to ``base_lr`` at ``2 t_max`` (period ``2 t_max``). Batch ``b`` uses epoch

@@ -39,7 +39,7 @@ _SCHEDULED = (
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class LRRangeTestResult:
-    """What :func:`lr_range_test` measured, one entry per step run.
+    """What `lr_range_test` measured, one entry per step run.
 
     Attributes:
       lrs: the learning rate of each step.
@@ -81,6 +81,13 @@ class LRRangeTestResult:
         for name, lr in self.suggestions.items():
             y = np.interp(np.log(lr), log_lrs, self.smoothed_losses)
             ax.plot([lr], [y], "o", label=f"{name}: {lr:.2e}")
+        # Frame the useful part: up to the smoothed curve's peak before its minimum, not
+        # the exploding losses after the divergence point.
+        lowest = int(np.argmin(self.smoothed_losses))
+        bottom = float(self.smoothed_losses[lowest])
+        top = float(np.max(self.smoothed_losses[: lowest + 1]))
+        pad = 0.15 * max(top - bottom, 1e-12 + 0.05 * abs(bottom))
+        ax.set_ylim(bottom - pad, top + 2 * pad)
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
@@ -126,7 +133,7 @@ def lr_range_test(
       progress: show a tqdm progress bar (when tqdm is installed).
 
     Returns:
-      An :class:`LRRangeTestResult`; suggestions: ``"minimum"`` = lr at smoothed minimum / 10
+      An `LRRangeTestResult`; suggestions: ``"minimum"`` = lr at smoothed minimum / 10
       (>= ``init_lr``); after ``num_iter // 10`` steps, ``"steepest"`` and fastai's ``"valley"``.
 
     Raises:

@@ -61,7 +61,7 @@ class SGD(brainstate.graph.Node):
 
     Args:
       lr: a float, a schedule ``count -> lr`` (driven by the optimizer's own step count
-        inside the compiled update), or a scheduler facade such as :class:`OneCycleLR`
+        inside the compiled update), or a scheduler facade such as `OneCycleLR`
         (driven by ``scheduler.step()``, as in braintools; with ``cycle_momentum=True``
         it also sets the momentum).
       momentum: a float in [0, 1) or a schedule ``count -> momentum``.
@@ -288,7 +288,7 @@ class SGD(brainstate.graph.Node):
         }
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore what :meth:`state_dict` saved into an optimizer with the same weights."""
+        """Restore what `state_dict` saved into an optimizer with the same weights."""
         fn = "SGD.load_state_dict"
         if self.opt_state is None:
             raise ValueError(f"{fn}: call `register_trainable_weights` first.")

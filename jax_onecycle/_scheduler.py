@@ -123,7 +123,9 @@ class _ScheduleFacade(_Scheduler):
     def step(self, epoch: int | None = None) -> None:
         """Advance one step (or jump to ``epoch``); works inside ``brainstate.transform.jit``."""
         if epoch is None:
-            self._epoch.value = self._epoch.value + jnp.int32(1)
+            # A Python 1 keeps the int32 dtype; building a device scalar per call would
+            # cost a dispatch on every batch of the braintools workflow.
+            self._epoch.value = self._epoch.value + 1
         else:
             self._epoch.value = jnp.asarray(epoch, dtype=jnp.int32)
 
@@ -148,7 +150,7 @@ def _per_group(fn: str, base_lr: Any, make: Any) -> list[optax.Schedule]:
 
 
 class OneCycleLR(_ScheduleFacade):
-    """braintools' ``OneCycleLR``, on :func:`onecycle_schedule`, with momentum that works.
+    """braintools' ``OneCycleLR``, on `onecycle_schedule`, with momentum that works.
 
     ``step()`` after each batch advances ``last_epoch``; ``get_lr()`` is the schedule at
     ``last_epoch``, one value per parameter group (``max_lr`` as a list). Passed as
@@ -231,7 +233,7 @@ class OneCycleLR(_ScheduleFacade):
 
 
 class StepLR(_ScheduleFacade):
-    """braintools' ``StepLR`` on :func:`step_schedule`: ``base_lr * gamma ** (epoch // step_size)``.
+    """braintools' ``StepLR`` on `step_schedule`: ``base_lr * gamma ** (epoch // step_size)``.
 
     Args:
       base_lr: initial learning rate, or a list (one per parameter group).
@@ -255,7 +257,7 @@ class StepLR(_ScheduleFacade):
 
 
 class MultiStepLR(_ScheduleFacade):
-    """braintools' ``MultiStepLR`` on :func:`multistep_schedule`: decay at each milestone.
+    """braintools' ``MultiStepLR`` on `multistep_schedule`: decay at each milestone.
 
     Args:
       base_lr: initial learning rate, or a list (one per parameter group).
@@ -283,7 +285,7 @@ class CosineAnnealingLR(_ScheduleFacade):
     """braintools' ``CosineAnnealingLR``: cosine from ``base_lr`` to ``eta_min`` over ``T_max``.
 
     As braintools (and unlike PyTorch, whose curve rises again; see
-    :func:`cosine_annealing_schedule`), the rate holds ``eta_min`` after ``T_max``.
+    `cosine_annealing_schedule`), the rate holds ``eta_min`` after ``T_max``.
 
     Args:
       base_lr: initial learning rate, or a list (one per parameter group).
@@ -310,7 +312,7 @@ class CosineAnnealingLR(_ScheduleFacade):
 
 
 class CosineAnnealingWarmRestarts(_ScheduleFacade):
-    """braintools' ``CosineAnnealingWarmRestarts`` on :func:`cosine_warm_restarts_schedule`.
+    """braintools' ``CosineAnnealingWarmRestarts`` on `cosine_warm_restarts_schedule`.
 
     Args:
       base_lr: initial learning rate, or a list (one per parameter group).

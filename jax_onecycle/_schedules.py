@@ -1,7 +1,7 @@
 """Pure one-cycle schedules: every curve is data handed to one builder.
 
 A curve is a list of knots (real-valued step positions), the value at each knot
-and a ramp shape per phase. :func:`_build` turns that into
+and a ramp shape per phase. `_build` turns that into
 ``optax.join_schedules`` over one ramp per phase. Conventions (braintools,
 PyTorch, fastai, optax, DeepSpeed) differ only in the knots, the membership
 rule at a knot and the shapes, never in code.
@@ -231,14 +231,12 @@ def onecycle_schedule(
 
     ``convention`` picks whose curve is reproduced value for value:
 
-    =============== ===================== ========================== ==================
-    convention      initial               final                      phase ends
-    =============== ===================== ========================== ==================
-    ``braintools``  max_lr / div_factor   max_lr / final_div_factor  pct_start*T, T
-    ``torch``       max_lr / div_factor   initial / final_div_factor pct_start*T-1, T-1
-    ``fastai``      max_lr / div_factor   max_lr / final_div_factor  pct_start*T, T
-    ``optax``       max_lr / div_factor   initial / final_div_factor int(pct_start*T), T
-    =============== ===================== ========================== ==================
+    | convention | initial | final | phase ends |
+    |---|---|---|---|
+    | `"braintools"` | `max_lr / div_factor` | `max_lr / final_div_factor` | `pct_start * T`, `T` |
+    | `"torch"` | `max_lr / div_factor` | `initial / final_div_factor` | `pct_start * T - 1`, `T - 1` |
+    | `"fastai"` | `max_lr / div_factor` | `max_lr / final_div_factor` | `pct_start * T`, `T` |
+    | `"optax"` | `max_lr / div_factor` | `initial / final_div_factor` | `int(pct_start * T)`, `T` |
 
     braintools warms up linearly; the others use ``anneal_strategy`` for every phase.
     With ``three_phase=True`` the rate returns to the initial value at ``pct_final``
@@ -304,7 +302,7 @@ def onecycle_momentum_schedule(
     pct_final: float | None = None,
     convention: str = "braintools",
 ) -> optax.Schedule:
-    """Momentum for a one-cycle run: moves opposite to :func:`onecycle_schedule`.
+    """Momentum for a one-cycle run: moves opposite to `onecycle_schedule`.
 
     It falls from ``max_momentum`` to ``base_momentum`` while the learning rate rises,
     climbs back to ``max_momentum`` while it falls, and holds there afterwards (with

@@ -136,8 +136,8 @@ def onecycle_sgd(
 ) -> optax.GradientTransformation:
     """SGD with a one-cycle learning rate and momentum cycled the other way, in one call.
 
-    The learning rate is :func:`onecycle_schedule` and the momentum
-    :func:`onecycle_momentum_schedule` (or ``max_momentum`` held fixed when
+    The learning rate is `onecycle_schedule` and the momentum
+    `onecycle_momentum_schedule` (or ``max_momentum`` held fixed when
     ``cycle_momentum=False``), both injected with ``optax.inject_hyperparams``: the
     values the last update used are in ``state.hyperparams["learning_rate"]`` and
     ``["momentum"]``. The update is PyTorch's SGD (``buf = m * buf + g``,
@@ -211,7 +211,7 @@ def onecycle_adamw(
 ) -> optax.GradientTransformation:
     """AdamW with a one-cycle learning rate and ``b1`` cycled as PyTorch cycles ``betas[0]``.
 
-    ``b1`` follows :func:`onecycle_momentum_schedule` (``max_momentum`` ->
+    ``b1`` follows `onecycle_momentum_schedule` (``max_momentum`` ->
     ``base_momentum`` -> ``max_momentum``), injected like the learning rate, so
     ``state.hyperparams["b1"]`` holds the value the last update used. Weight decay is
     decoupled, as in ``torch.optim.AdamW`` (whose default 0.01 is the default here).
