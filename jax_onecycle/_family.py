@@ -48,8 +48,8 @@ def _lr(fn: str, name: str, value: Any) -> jax.Array:
 def _steps(count: ArrayLike) -> jax.Array:
     """A step count as int32 in [0, 2**31 - 1] (a float count is floored)."""
     count = jnp.asarray(count)
-    if not jnp.issubdtype(count.dtype, jnp.integer):
-        count = jnp.floor(count)
+    if not jnp.issubdtype(count.dtype, jnp.integer):  # 2**31 - 128: the last float32 below 2**31
+        return jnp.clip(jnp.floor(count), 0, 2**31 - 128).astype(jnp.int32)
     return jnp.clip(count, 0, _INT32_MAX).astype(jnp.int32)
 
 

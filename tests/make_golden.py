@@ -55,12 +55,6 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import torch  # noqa: E402
 
-# Importing brainstate (pulled in by braintools) resets jax_enable_x64 to False
-# (brainstate/environ.py: ``set(precision=DEFAULT_PRECISION)`` at import), so
-# x64 is switched on through brainstate, after that import.
-brainstate.environ.set(precision=64)
-assert jax.config.jax_enable_x64
-
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "onecycle.json")
 
 LR = "onecycle_schedule"
@@ -421,6 +415,11 @@ def _versions():
 
 
 def main():
+    # Importing brainstate (pulled in by braintools) resets jax_enable_x64 to False
+    # (brainstate/environ.py: ``set(precision=DEFAULT_PRECISION)`` at import), so
+    # x64 is switched on through brainstate, after that import, and only when run.
+    brainstate.environ.set(precision=64)
+    assert jax.config.jax_enable_x64
     warnings.simplefilter("ignore")
     skipped = []
     cases = []

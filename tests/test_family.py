@@ -332,6 +332,7 @@ def test_finite_at_every_int32_step_and_first_value_before_zero(name):
     chex.assert_tree_all_finite(values)
     assert values.dtype == jnp.result_type(float) and bool(jnp.all(values >= 0))
     np.testing.assert_array_equal(sched(jnp.asarray([-5, -1])), sched(0))
+    chex.assert_tree_all_finite(sched(jnp.asarray([2.5, 3e9, 1e30], jnp.float32)))
     jax.grad(lambda lr: SCHEDULES[name](lr)(INT32_MAX))(0.1)  # differentiable, no NaN trap
 
 
