@@ -50,6 +50,32 @@ def _as_states(fn: str, param_states: Any) -> dict[Any, brainstate.State]:
     return items
 
 
+def _split_clip(state: Any) -> tuple[Any, Any]:
+    """``(clip_state, rest)`` of a chain that clips first, or ``(None, state)``."""
+    if isinstance(state, tuple) and not hasattr(state, "_fields"):
+        return state[0], state[1]
+    return None, state
+
+
+def _group_states(state: Any) -> dict[int, Any]:
+    """Each group's ``inject_hyperparams`` state (a single group has no partition)."""
+    _, state = _split_clip(state)
+    if hasattr(state, "inner_states"):
+        return {g: s.inner_state for g, s in state.inner_states.items()}
+    return {0: state}
+
+
+def _with_group_states(state: Any, groups: dict[int, Any]) -> Any:
+    """``state`` with each group's inject state replaced: the inverse of ``_group_states``."""
+    clip, rest = _split_clip(state)
+    if hasattr(rest, "inner_states"):
+        rest = rest._replace(inner_states={
+            g: s._replace(inner_state=groups[g]) for g, s in rest.inner_states.items()})
+    else:
+        rest = groups[0]
+    return rest if clip is None else (clip, rest)
+
+
 class SGD(brainstate.graph.Node):
     """Stochastic gradient descent in braintools' workflow, compiled end to end.
 
@@ -158,19 +184,27 @@ class SGD(brainstate.graph.Node):
         if self.opt_state is None:
             self.opt_state = brainstate.LongTermState(fresh)
             return
-        # A group was added: keep every existing buffer, and give the new group the
-        # current step count so that schedules stay in step across groups.
-        old = {jax.tree_util.keystr(p): v
-               for p, v in jax.tree_util.tree_flatten_with_path(self.opt_state.value)[0]}
+        # A group was added: keep every existing buffer (matched by group and by path
+        # inside the group's state), and give every group the current step count so that
+        # schedules stay in step across groups.
+        old = {(g, jax.tree_util.keystr(p)): v
+               for g, inner in _group_states(self.opt_state.value).items()
+               for p, v in jax.tree_util.tree_flatten_with_path(inner)[0]}
         count = self.step_count
 
-        def merge(path, leaf):
-            key = jax.tree_util.keystr(path)
-            if key.endswith(".count"):
-                return jnp.asarray(count, dtype=leaf.dtype)
-            return old.get(key, leaf)
+        def merge(group):
+            def leaf(path, value):
+                key = jax.tree_util.keystr(path)
+                if key == ".count":
+                    return jnp.asarray(count, dtype=value.dtype)
+                return old.get((group, key), value)
 
-        self.opt_state.value = jax.tree_util.tree_map_with_path(merge, fresh)
+            return leaf
+
+        self.opt_state.value = _with_group_states(fresh, {
+            g: jax.tree_util.tree_map_with_path(merge(g), inner)
+            for g, inner in _group_states(fresh).items()
+        })
 
     def register_trainable_weights(self, param_states: Any) -> None:
         """Hold ``param_states`` (``model.states(brainstate.ParamState)``) as group 0."""
@@ -244,10 +278,7 @@ class SGD(brainstate.graph.Node):
 
     # --- introspection ------------------------------------------------------------
     def _count(self) -> jax.Array:
-        state = self.opt_state.value
-        if isinstance(state, tuple) and not hasattr(state, "inner_states"):
-            state = next(s for s in state if hasattr(s, "inner_states"))  # clip, partition
-        return state.inner_states[0].inner_state.count
+        return _group_states(self.opt_state.value)[0].count
 
     @property
     def step_count(self) -> Any:

@@ -50,6 +50,17 @@ def _concrete(value: Any) -> Any:
     return value.item() if value.ndim == 0 else value
 
 
+def _int32(value: Any) -> Any:
+    """An int32 counter value: numpy on the host (no device dispatch), jnp under a trace.
+
+    A Python ``1`` added to either keeps the int32 dtype, so a counter advanced on the host,
+    inside ``jit``, or both, always has the same abstract value and never recompiles.
+    """
+    if isinstance(value, jax.Array):  # a tracer, or a device value written back by jit
+        return jnp.asarray(value, dtype=jnp.int32)
+    return np.int32(value)
+
+
 def _as_list(fn: str, name: str, value: Any) -> list[Any]:
     if isinstance(value, list | tuple):
         if len(value) == 0:
@@ -99,7 +110,9 @@ class _ScheduleFacade(_Scheduler):
     ):
         super().__init__(len(schedules))
         last_epoch = _validate.integer(type(self).__name__, "last_epoch", last_epoch, minimum=0)
-        self._epoch = brainstate.LongTermState(jnp.asarray(last_epoch, dtype=jnp.int32))
+        # A host-side int32 (numpy) outside jit: stepping it per batch costs no dispatch,
+        # and a compiled update reads it like any int32 scalar (same abstract value).
+        self._epoch = brainstate.LongTermState(np.int32(last_epoch))
         self._schedules = list(schedules)
         self._momentum_schedule = momentum
 
@@ -118,16 +131,11 @@ class _ScheduleFacade(_Scheduler):
 
     @last_epoch.setter
     def last_epoch(self, value: Any) -> None:
-        self._epoch.value = jnp.asarray(value, dtype=jnp.int32)
+        self._epoch.value = _int32(value)
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one step (or jump to ``epoch``); works inside ``brainstate.transform.jit``."""
-        if epoch is None:
-            # A Python 1 keeps the int32 dtype; building a device scalar per call would
-            # cost a dispatch on every batch of the braintools workflow.
-            self._epoch.value = self._epoch.value + 1
-        else:
-            self._epoch.value = jnp.asarray(epoch, dtype=jnp.int32)
+        self._epoch.value = _int32(self._epoch.value + 1 if epoch is None else epoch)
 
     def __call__(self, count: ArrayLike) -> jax.Array:
         """The positive learning rate of group 0 at ``count``: an optax schedule."""

@@ -69,8 +69,8 @@ def _make_tx(
     evaluated inside the compiled update, and changing a numeric value in the state
     never recompiles. With ``labels`` (a pytree prefix of the parameters giving each
     leaf its group index), ``learning_rate`` holds one entry per parameter group and
-    the groups are one ``optax.partition`` of the same algorithm; gradient clipping
-    then applies to the global norm over all groups, before the partition.
+    the groups are one ``optax.partition`` of the same algorithm (a single group needs
+    none); gradient clipping then applies to the global norm over all groups, first.
     """
 
     def group(lr: optax.ScalarOrSchedule, clip: float | None) -> optax.GradientTransformation:
@@ -88,7 +88,10 @@ def _make_tx(
 
     if labels is None:
         return group(learning_rate, grad_clip_norm)
-    tx = optax.partition({g: group(lr, None) for g, lr in enumerate(learning_rate)}, labels)
+    if len(learning_rate) == 1:  # one group: no partition, one pytree level less per call
+        tx = group(learning_rate[0], None)
+    else:
+        tx = optax.partition({g: group(lr, None) for g, lr in enumerate(learning_rate)}, labels)
     if grad_clip_norm is not None:
         tx = optax.chain(optax.clip_by_global_norm(grad_clip_norm), tx)
     return tx

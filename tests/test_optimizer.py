@@ -109,7 +109,7 @@ def test_schedule_function_is_driven_by_the_optimizer_count():
     for k in range(4):
         assert opt.current_lr == pytest.approx(float(lr(k)))
         step(jnp.ones(3))
-    hyper = opt.opt_state.value.inner_states[0].inner_state.hyperparams
+    hyper = opt.opt_state.value.hyperparams  # one group: the inject_hyperparams state
     np.testing.assert_allclose(hyper["learning_rate"], lr(3), rtol=1e-6)
     assert opt.current_momentum == pytest.approx(
         float(jo.onecycle_momentum_schedule(10, convention="torch")(4)))
@@ -336,3 +336,26 @@ def test_gradients_that_do_not_match_the_weights_are_refused():
     other.register_trainable_weights(_model(din=5).states(brainstate.ParamState))
     with pytest.raises(ValueError, match=r"`state_dict` does not fit this optimizer"):
         opt.load_state_dict(other.state_dict())
+
+
+@pytest.mark.parametrize("clip", [None, 1e6])
+def test_adding_a_group_keeps_the_momentum_buffers_and_the_step_count(clip):
+    def run(add_after):
+        a, b = _model(0), _model(1)
+        sched = jo.onecycle_schedule(0.1, 10)
+        opt = jo.SGD(lr=sched, momentum=0.9, grad_clip_norm=clip)
+        opt.register_trainable_weights(a.states(brainstate.ParamState))
+        for k in range(3):
+            if k == add_after:
+                opt.add_param_group(
+                    {("b",) + key: s for key, s in b.states(brainstate.ParamState).items()},
+                    lr=0.01)
+            opt.update({key: jax.tree.map(jnp.ones_like, s.value)
+                        for key, s in opt.param_states.items()})
+        return _weights(a), opt
+
+    alone, _ = run(add_after=None)
+    joined, opt = run(add_after=2)
+    jax.tree.map(np.testing.assert_array_equal, joined, alone)
+    assert opt.step_count == 3
+    assert opt.state_dict()["step_count"] == 3

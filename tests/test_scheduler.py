@@ -56,7 +56,7 @@ def test_step_with_an_epoch_jumps_and_state_dict_round_trips_through_pickle():
     fresh = jo.OneCycleLR(max_lr=0.1, total_steps=100)
     fresh.load_state_dict(pickle.loads(blob))
     assert fresh.last_epoch == 40 and fresh.get_lr() == sched.get_lr()
-    assert isinstance(fresh._epoch.value, jax.Array) and fresh._epoch.value.dtype == jnp.int32
+    assert fresh._epoch.value.dtype == np.int32  # same dtype as made: nothing recompiles
 
 
 def test_step_inside_jit_advances_the_counter_without_recompiling():
@@ -206,3 +206,36 @@ def test_reduce_on_plateau_drops_the_rate_inside_one_compiled_step():
 def test_bad_facade_argument_is_refused(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_stepping_on_the_host_and_inside_jit_mixed_never_recompiles():
+    sched = jo.OneCycleLR(max_lr=0.1, total_steps=20)
+    opt = jo.SGD(lr=sched)
+    weight = brainstate.ParamState(jnp.zeros(2))
+    opt.register_trainable_weights({"w": weight})
+    traces = {"update": 0, "update_and_step": 0}
+
+    @brainstate.transform.jit
+    def update():
+        traces["update"] += 1
+        opt.update({"w": jnp.ones(2)})
+
+    @brainstate.transform.jit
+    def update_and_step():
+        traces["update_and_step"] += 1
+        opt.update({"w": jnp.ones(2)})
+        sched.step()
+
+    used = []
+    for k in range(8):
+        used.append(opt.current_lr)
+        if k % 2:
+            update_and_step()
+        else:
+            update()
+            sched.step()
+    assert traces == {"update": 1, "update_and_step": 1}
+    assert sched.last_epoch == 8 and opt.step_count == 8
+    pure = jo.onecycle_schedule(0.1, 20)
+    np.testing.assert_allclose(used, pure(jnp.arange(8)), rtol=1e-6)
+    np.testing.assert_allclose(weight.value, -float(jnp.sum(pure(jnp.arange(8)))), rtol=1e-5)
