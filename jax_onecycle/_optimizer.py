@@ -21,7 +21,7 @@ import optax
 
 from . import _validate
 from ._scheduler import _concrete, _Scheduler
-from ._transforms import _make_tx
+from ._transforms import _clip_norm, _make_tx
 
 __all__ = ["SGD"]
 
@@ -131,10 +131,7 @@ class SGD(brainstate.graph.Node):
         ):
             raise ValueError(f"{fn}: `nesterov=True` needs `momentum` > 0, got {momentum!r}.")
         self.weight_decay = _validate.non_negative(fn, "weight_decay", weight_decay)
-        self.grad_clip_norm = (
-            None if grad_clip_norm is None
-            else _validate.positive(fn, "grad_clip_norm", grad_clip_norm)
-        )
+        self.grad_clip_norm = _clip_norm(fn, grad_clip_norm)
         self.param_states: dict[Any, brainstate.State] = {}
         self._group_of: dict[Any, int] = {}
         self._group_lrs: list[LR] = []
@@ -158,53 +155,64 @@ class SGD(brainstate.graph.Node):
         lr = self._group_lrs[group]
         return sum(1 for other in self._group_lrs[:group] if other is lr)
 
-    def _lr_fn(self, group: int) -> optax.ScalarOrSchedule:
-        """What optax's inject_hyperparams gets as the learning rate of ``group``."""
-        lr = self._group_lrs[group]
-        if isinstance(lr, _Scheduler):
-            entry = self._entry(group)
-            return lambda count: lr._group_lr(entry)
-        return lr
+    @staticmethod
+    def _value(spec: Any, count: Any, entry: int = 0) -> jax.Array:
+        """A float, a schedule at ``count``, or a scheduler's current value (``entry``)."""
+        if isinstance(spec, _Scheduler):
+            return spec._group_lr(entry)
+        return spec(count) if callable(spec) else jnp.float32(spec)
 
-    def _momentum_fn(self) -> optax.ScalarOrSchedule:
+    def _momentum_spec(self) -> Any:
         lr = self.lr
         if isinstance(lr, _Scheduler) and lr._current_momentum() is not None:
             return lambda count: lr._current_momentum()
         return self.momentum
 
+    def _with_hyperparams(self, state: Any, count: Any) -> Any:
+        """``state`` with every group's learning rate and the momentum for update ``count``.
+
+        The values are computed here, from the one step count, and handed to
+        ``optax.inject_hyperparams`` as numbers: no per-schedule counters ride along in
+        the compiled update, and every group follows the same count.
+        """
+        momentum = self._value(self._momentum_spec(), count)
+        groups = {}
+        for g, inner in _group_states(state).items():
+            old = inner.hyperparams
+            lr = self._value(self._group_lrs[g], count, self._entry(g))
+            groups[g] = inner._replace(hyperparams={
+                **old,
+                "learning_rate": jnp.asarray(lr, old["learning_rate"].dtype),
+                "momentum": jnp.asarray(momentum, old["momentum"].dtype),
+            })
+        return _with_group_states(state, groups)
+
     def _build(self) -> None:
         params = self._params()
         labels = {k: self._group_of[k] for k in params}
         self.tx = _make_tx(
-            [self._lr_fn(g) for g in range(len(self._group_lrs))], self._momentum_fn(),
-            labels=labels, algorithm="sgd", nesterov=self.nesterov,
-            weight_decay=self.weight_decay, grad_clip_norm=self.grad_clip_norm,
+            [0.0] * len(self._group_lrs), 0.0, labels=labels, algorithm="sgd",
+            nesterov=self.nesterov, weight_decay=self.weight_decay,
+            grad_clip_norm=self.grad_clip_norm,
         )
         fresh = self.tx.init(params)
+        if self.opt_state is not None:
+            # A group was added: keep every existing buffer and count, matched by group
+            # and by path inside the group's state.
+            old = {(g, jax.tree_util.keystr(p)): v
+                   for g, inner in _group_states(self.opt_state.value).items()
+                   for p, v in jax.tree_util.tree_flatten_with_path(inner)[0]}
+            fresh = _with_group_states(fresh, {
+                g: jax.tree_util.tree_map_with_path(
+                    lambda path, v, g=g: old.get((g, jax.tree_util.keystr(path)), v), inner)
+                for g, inner in _group_states(fresh).items()
+            })
+        count = _group_states(fresh)[0].count
+        fresh = self._with_hyperparams(fresh, count)
         if self.opt_state is None:
             self.opt_state = brainstate.LongTermState(fresh)
-            return
-        # A group was added: keep every existing buffer (matched by group and by path
-        # inside the group's state), and give every group the current step count so that
-        # schedules stay in step across groups.
-        old = {(g, jax.tree_util.keystr(p)): v
-               for g, inner in _group_states(self.opt_state.value).items()
-               for p, v in jax.tree_util.tree_flatten_with_path(inner)[0]}
-        count = self.step_count
-
-        def merge(group):
-            def leaf(path, value):
-                key = jax.tree_util.keystr(path)
-                if key == ".count":
-                    return jnp.asarray(count, dtype=value.dtype)
-                return old.get((group, key), value)
-
-            return leaf
-
-        self.opt_state.value = _with_group_states(fresh, {
-            g: jax.tree_util.tree_map_with_path(merge(g), inner)
-            for g, inner in _group_states(fresh).items()
-        })
+        else:
+            self.opt_state.value = fresh
 
     def register_trainable_weights(self, param_states: Any) -> None:
         """Hold ``param_states`` (``model.states(brainstate.ParamState)``) as group 0."""
@@ -269,7 +277,9 @@ class SGD(brainstate.graph.Node):
                 f"{fn}: `grads` must have the tree structure of the weights "
                 f"{jax.tree.structure(params)}, got {jax.tree.structure(grads)}."
             )
-        updates, new_state = self.tx.update(grads, self.opt_state.value, params)
+        state = self.opt_state.value
+        state = self._with_hyperparams(state, _group_states(state)[0].count)
+        updates, new_state = self.tx.update(grads, state, params)
         self.opt_state.value = new_state
         for key, value in optax.apply_updates(params, updates).items():
             self.param_states[key].value = value
@@ -287,25 +297,16 @@ class SGD(brainstate.graph.Node):
             return 0
         return _concrete(self._count())
 
-    def _value_now(self, f: optax.ScalarOrSchedule) -> Any:
-        return _concrete(f(self._count()) if callable(f) else jnp.float32(f))
-
     @property
     def current_lr(self) -> Any:
         """The learning rate the next update uses (group 0)."""
-        if self.opt_state is None:
-            lr = self.lr
-            return _concrete(lr._group_lr(0) if isinstance(lr, _Scheduler)
-                             else lr(0) if callable(lr) else jnp.float32(lr))
-        return self._value_now(self._lr_fn(0))
+        return _concrete(self._value(self.lr, self._count() if self.opt_state is not None else 0))
 
     @property
     def current_momentum(self) -> Any:
         """The momentum the next update uses."""
-        if self.opt_state is None:
-            f = self._momentum_fn()
-            return _concrete(f(0) if callable(f) else jnp.float32(f))
-        return self._value_now(self._momentum_fn())
+        return _concrete(
+            self._value(self._momentum_spec(), self._count() if self.opt_state is not None else 0))
 
     # --- checkpoints --------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
