@@ -30,7 +30,7 @@ from ._family import (
     multistep_schedule,
     step_schedule,
 )
-from ._schedules import onecycle_momentum_schedule, onecycle_schedule
+from ._schedules import _onecycle_pair
 
 __all__ = [
     "OneCycleLR",
@@ -153,8 +153,9 @@ class _ScheduleFacade(_Scheduler):
         )
 
 
-def _per_group(fn: str, base_lr: Any, make: Any) -> list[optax.Schedule]:
-    return [make(_validate.learning_rate(fn, "base_lr", b)) for b in _as_list(fn, "base_lr", base_lr)]
+def _per_group(fn: str, name: str, value: Any, make: Any) -> list[Any]:
+    """``make`` applied to each validated learning rate of ``value`` (a float or a list)."""
+    return [make(_validate.learning_rate(fn, name, v)) for v in _as_list(fn, name, value)]
 
 
 class OneCycleLR(_ScheduleFacade):
@@ -213,22 +214,14 @@ class OneCycleLR(_ScheduleFacade):
         convention: str = "braintools",
     ):
         fn = "OneCycleLR"
-        self.max_lrs = [
-            _validate.learning_rate(fn, "max_lr", m) for m in _as_list(fn, "max_lr", max_lr)
-        ]
-        shared = dict(epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start,
-                      anneal_strategy=anneal_strategy, three_phase=three_phase,
-                      convention=convention)
-        schedules = [
-            onecycle_schedule(m, total_steps, div_factor=div_factor,
-                              final_div_factor=final_div_factor, **shared)
-            for m in self.max_lrs
-        ]
-        momentum = None
-        if _validate.boolean(fn, "cycle_momentum", cycle_momentum):
-            momentum = onecycle_momentum_schedule(
-                total_steps, base_momentum=base_momentum, max_momentum=max_momentum, **shared
-            )
+        self.max_lrs = _per_group(fn, "max_lr", max_lr, lambda m: m)
+        schedules, momentum = _onecycle_pair(
+            self.max_lrs, total_steps, epochs=epochs, steps_per_epoch=steps_per_epoch,
+            pct_start=pct_start, anneal_strategy=anneal_strategy, div_factor=div_factor,
+            final_div_factor=final_div_factor, three_phase=three_phase, convention=convention,
+            cycle_momentum=_validate.boolean(fn, "cycle_momentum", cycle_momentum),
+            base_momentum=base_momentum, max_momentum=max_momentum,
+        )
         super().__init__(schedules, last_epoch, momentum)
         self.total_steps = _validate.total_steps(fn, total_steps, epochs, steps_per_epoch)
         self.pct_start = float(pct_start)
@@ -259,7 +252,7 @@ class StepLR(_ScheduleFacade):
 
     def __init__(self, base_lr: Any = 1e-3, step_size: int = 30, gamma: float = 0.1,
                  last_epoch: int = 0):
-        super().__init__(_per_group("StepLR", base_lr,
+        super().__init__(_per_group("StepLR", "base_lr", base_lr,
                                     lambda b: step_schedule(b, step_size, gamma)), last_epoch)
         self.step_size, self.gamma = step_size, gamma
 
@@ -283,7 +276,7 @@ class MultiStepLR(_ScheduleFacade):
 
     def __init__(self, base_lr: Any = 1e-3, milestones: Sequence[int] = (30, 60, 90),
                  gamma: float = 0.1, last_epoch: int = 0):
-        super().__init__(_per_group("MultiStepLR", base_lr,
+        super().__init__(_per_group("MultiStepLR", "base_lr", base_lr,
                                     lambda b: multistep_schedule(b, milestones, gamma)),
                          last_epoch)
         self.milestones, self.gamma = list(milestones), gamma
@@ -315,7 +308,7 @@ class CosineAnnealingLR(_ScheduleFacade):
             curve = cosine_annealing_schedule(b, T_max, eta_min)
             return lambda count: curve(jnp.minimum(count, T_max))
 
-        super().__init__(_per_group("CosineAnnealingLR", base_lr, held), last_epoch)
+        super().__init__(_per_group("CosineAnnealingLR", "base_lr", base_lr, held), last_epoch)
         self.T_max, self.eta_min = T_max, eta_min
 
 
@@ -340,7 +333,7 @@ class CosineAnnealingWarmRestarts(_ScheduleFacade):
     def __init__(self, base_lr: Any = 1e-3, T_0: int = 10, T_mult: int = 1,
                  eta_min: float = 0.0, last_epoch: int = 0):
         super().__init__(
-            _per_group("CosineAnnealingWarmRestarts", base_lr,
+            _per_group("CosineAnnealingWarmRestarts", "base_lr", base_lr,
                        lambda b: cosine_warm_restarts_schedule(b, T_0, T_mult, eta_min)),
             last_epoch,
         )
@@ -381,16 +374,15 @@ class ReduceLROnPlateau(_Scheduler):
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
                  cooldown: int = 0, min_lr: Any = 0.0, eps: float = 1e-8):
         fn = "ReduceLROnPlateau"
-        lrs = [_validate.learning_rate(fn, "lr", v) for v in _as_list(fn, "lr", lr)]
-        min_lrs = _as_list(fn, "min_lr", min_lr)
+        lrs = _per_group(fn, "lr", lr, float)
+        min_lrs = _per_group(fn, "min_lr", min_lr, float)
         if len(min_lrs) not in (1, len(lrs)):
             raise ValueError(f"{fn}: `min_lr` must be a float or one per group ({len(lrs)}), "
                              f"got {min_lr!r}.")
         _, self._hyper = _check_plateau_args(
-            fn, lrs[0], mode=mode, factor=factor, patience=patience, threshold=threshold,
-            threshold_mode=threshold_mode, cooldown=cooldown, min_lr=0.0, eps=eps)
-        self._hyper["min_lr"] = jnp.asarray(
-            [_validate.learning_rate(fn, "min_lr", m) for m in min_lrs], jnp.float32)
+            fn, lrs, mode=mode, factor=factor, patience=patience, threshold=threshold,
+            threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lrs, eps=eps)
+        self._hyper["min_lr"] = jnp.asarray(min_lrs, jnp.float32)
         super().__init__(len(lrs))
         self._state = brainstate.LongTermState(
             _plateau_init(jnp.asarray(lrs, jnp.float32), self._hyper["mode"]))

@@ -234,7 +234,7 @@ def onecycle_schedule(
     | convention | initial | final | phase ends |
     |---|---|---|---|
     | `"braintools"` | `max_lr / div_factor` | `max_lr / final_div_factor` | `pct_start * T`, `T` |
-    | `"torch"` | `max_lr / div_factor` | `initial / final_div_factor` | `pct_start * T - 1`, `T - 1` |
+    | `"torch"` | `max_lr / div_factor` | `initial / final_div_factor` | `pct_start*T-1`, `T-1` |
     | `"fastai"` | `max_lr / div_factor` | `max_lr / final_div_factor` | `pct_start * T`, `T` |
     | `"optax"` | `max_lr / div_factor` | `initial / final_div_factor` | `int(pct_start * T)`, `T` |
 
@@ -349,6 +349,36 @@ def onecycle_momentum_schedule(
     return _cycle(
         values, total, pct_start, pct_final, anneal_strategy, three_phase, convention
     )
+
+
+def _onecycle_pair(
+    max_lrs: Sequence[ArrayLike],
+    total_steps: int | None,
+    *,
+    cycle_momentum: bool,
+    base_momentum: float,
+    max_momentum: float,
+    div_factor: float,
+    final_div_factor: float,
+    **shared: Any,
+) -> tuple[list[optax.Schedule], optax.Schedule | None]:
+    """One learning-rate schedule per peak and, when cycling, the cycle's momentum schedule.
+
+    ``shared`` holds the keywords both schedules take (epochs, steps_per_epoch, pct_start,
+    anneal_strategy, three_phase, pct_final, convention); the optimizers and the
+    ``OneCycleLR`` facade all build their curves here.
+    """
+    lrs = [
+        onecycle_schedule(m, total_steps, div_factor=div_factor,
+                          final_div_factor=final_div_factor, **shared)
+        for m in max_lrs
+    ]
+    momentum = None
+    if cycle_momentum:
+        momentum = onecycle_momentum_schedule(
+            total_steps, base_momentum=base_momentum, max_momentum=max_momentum, **shared
+        )
+    return lrs, momentum
 
 
 def _check_deepspeed_cycle(

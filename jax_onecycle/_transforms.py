@@ -14,7 +14,7 @@ import optax
 from jax.typing import ArrayLike
 
 from . import _validate
-from ._schedules import onecycle_momentum_schedule, onecycle_schedule
+from ._schedules import _onecycle_pair
 
 __all__ = ["onecycle_sgd", "onecycle_adamw"]
 
@@ -26,7 +26,7 @@ def _sgd(
     nesterov: bool,
     grad_clip_norm: float | None,
 ) -> optax.GradientTransformation:
-    """PyTorch's SGD: ``g += wd * p; buf = m * buf + g; p -= lr * (g + m * buf if nesterov else buf)``."""
+    """PyTorch's SGD: ``g += wd * p; buf = m * buf + g; p -= lr * buf`` (or Nesterov's form)."""
     return optax.chain(
         *([optax.clip_by_global_norm(grad_clip_norm)] if grad_clip_norm is not None else []),
         *([optax.add_decayed_weights(weight_decay)] if weight_decay else []),
@@ -107,13 +107,11 @@ def _schedules(
     cycle_momentum: bool,
 ) -> tuple[optax.Schedule, optax.ScalarOrSchedule]:
     cycle_momentum = _validate.boolean(fn, "cycle_momentum", cycle_momentum)
-    lr = onecycle_schedule(max_lr, total_steps, **cycle)
-    shared = {k: v for k, v in cycle.items() if k not in ("div_factor", "final_div_factor")}
-    if cycle_momentum:
-        momentum = onecycle_momentum_schedule(
-            total_steps, base_momentum=base_momentum, max_momentum=max_momentum, **shared
-        )
-    else:
+    (lr,), momentum = _onecycle_pair(
+        [max_lr], total_steps, cycle_momentum=cycle_momentum,
+        base_momentum=base_momentum, max_momentum=max_momentum, **cycle,
+    )
+    if momentum is None:
         momentum = _validate.momentum(fn, "max_momentum", max_momentum)
     return lr, momentum
 
@@ -163,7 +161,7 @@ def onecycle_sgd(
       nesterov: Nesterov momentum, as PyTorch computes it.
       weight_decay: L2 penalty added to the gradient (PyTorch's SGD ``weight_decay``).
       grad_clip_norm: clip gradients to this global norm first (None: no clipping).
-      convention: whose curves to reproduce: ``"braintools"``, ``"torch"``, ``"fastai"``, ``"optax"``.
+      convention: ``"braintools"``, ``"torch"``, ``"fastai"`` or ``"optax"``.
 
     Returns:
       An ``optax.GradientTransformation`` whose state has ``hyperparams``.

@@ -287,12 +287,12 @@ def optax_cases(skipped):
 
 # -------------------------------------------------------------------------- fastai
 def _run_fastai(n_epoch, n_iter, lr_max, div, div_final, pct, moms):
-    from fastai.callback.core import Callback
     import fastai.callback.progress  # noqa: F401  (patches Learner.no_bar)
+    import fastai.callback.schedule  # noqa: F401  (patches Learner.fit_one_cycle)
+    from fastai.callback.core import Callback
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
     from fastai.learner import Learner
-    import fastai.callback.schedule  # noqa: F401  (patches Learner.fit_one_cycle)
 
     class Rec(Callback):
         # before_step runs after ParamScheduler.before_batch has set the hypers
