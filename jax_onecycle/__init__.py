@@ -10,19 +10,28 @@ from ._family import (
     step_schedule as step_schedule,
     wsd_schedule as wsd_schedule,
 )
+from ._hyperparams import hyperparams as hyperparams
+from ._inject import ScheduledState as ScheduledState, scheduled as scheduled
 from ._finder import LRRangeTestResult as LRRangeTestResult, lr_range_test as lr_range_test
-from ._optimizer import SGD as SGD
+from ._optimizer import SGD as SGD, SGDState as SGDState
+from ._plateau import (
+    ReduceLROnPlateauState as ReduceLROnPlateauState,
+    reduce_lr_on_plateau as reduce_lr_on_plateau,
+)
 from ._scheduler import (
     CosineAnnealingLR as CosineAnnealingLR,
     CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts,
+    LRScheduler as LRScheduler,
     MultiStepLR as MultiStepLR,
     OneCycleLR as OneCycleLR,
     ReduceLROnPlateau as ReduceLROnPlateau,
     StepLR as StepLR,
 )
-from ._schedules import (
+from ._deepspeed import (
     deepspeed_onecycle_momentum_schedule as deepspeed_onecycle_momentum_schedule,
     deepspeed_onecycle_schedule as deepspeed_onecycle_schedule,
+)
+from ._onecycle import (
     onecycle_momentum_schedule as onecycle_momentum_schedule,
     onecycle_schedule as onecycle_schedule,
 )
@@ -32,6 +41,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD",
+    "SGDState",
+    "LRScheduler",
+    "scheduled",
+    "ScheduledState",
+    "hyperparams",
     "OneCycleLR",
     "onecycle_sgd",
     "onecycle_adamw",
@@ -50,6 +64,8 @@ __all__ = [
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
     "ReduceLROnPlateau",
+    "reduce_lr_on_plateau",
+    "ReduceLROnPlateauState",
     "deepspeed_onecycle_momentum_schedule",
     "deepspeed_onecycle_schedule",
     "onecycle_momentum_schedule",

@@ -21,7 +21,8 @@ import numpy as np
 import optax
 
 from . import _validate
-from ._transforms import _make_tx
+from ._inject import scheduled
+from ._transforms import sgd_chain
 
 __all__ = ["lr_range_test", "LRRangeTestResult"]
 
@@ -65,6 +66,11 @@ class LRRangeTestResult:
     def plot(self, ax: Any = None) -> Any:
         """Draw the raw and smoothed loss against the learning rate (log axis), suggestions marked.
 
+        The y-range frames the sweep up to the smoothed minimum; raw losses above it (the
+        divergence) are drawn clipped at the top edge. ``"minimum"`` is marked where it is,
+        a tenth of the learning rate at the smoothed minimum (fastai's ``lr_min``), and the
+        smoothed minimum itself by a dotted line.
+
         Args:
           ax: a matplotlib ``Axes`` to draw on; a new figure is made when None.
 
@@ -75,23 +81,39 @@ class LRRangeTestResult:
 
         if ax is None:
             _, ax = plt.subplots()
-        ax.plot(self.lrs, self.losses, alpha=0.3, label="loss")
-        ax.plot(self.lrs, self.smoothed_losses, label="smoothed loss")
-        log_lrs = np.log(self.lrs)
-        for name, lr in self.suggestions.items():
-            y = np.interp(np.log(lr), log_lrs, self.smoothed_losses)
-            ax.plot([lr], [y], "o", label=f"{name}: {lr:.2e}")
-        # Frame the useful part: up to the smoothed curve's peak before its minimum, not
-        # the exploding losses after the divergence point.
+        # Frame the useful part: the sweep up to the smoothed minimum, not the exploding
+        # losses after the divergence point.
         lowest = int(np.argmin(self.smoothed_losses))
-        bottom = float(self.smoothed_losses[lowest])
-        top = float(np.max(self.smoothed_losses[: lowest + 1]))
-        pad = 0.15 * max(top - bottom, 1e-12 + 0.05 * abs(bottom))
-        ax.set_ylim(bottom - pad, top + 2 * pad)
+        head = np.concatenate([self.losses[: lowest + 1], self.smoothed_losses[: lowest + 1]])
+        bottom, top = float(np.min(head)), float(np.max(head))
+        pad = 0.08 * max(top - bottom, 1e-12 + 0.05 * abs(bottom))
+        ymin, ymax = bottom - pad, top + pad
+        clipped = self.losses > ymax
+        raw_label = "loss (raw; clipped at the top)" if clipped.any() else "loss (raw)"
+        ax.plot(self.lrs, np.minimum(self.losses, ymax), color="0.6", lw=1, label=raw_label)
+        ax.plot(self.lrs, self.smoothed_losses, color="C0", lw=2, label="smoothed loss")
+        ax.axvline(
+            self.lrs[lowest],
+            color="C0",
+            ls=":",
+            lw=1,
+            label=f"smoothed minimum at {self.lrs[lowest]:.2e}",
+        )
+        described = {
+            "minimum": "minimum (a tenth of the LR at the smoothed minimum)",
+            "steepest": "steepest (fastest fall of the smoothed loss)",
+            "valley": "valley (fastai's longest-valley rule)",
+        }
+        log_lrs = np.log(self.lrs)
+        for i, (name, lr) in enumerate(self.suggestions.items()):
+            y = np.interp(np.log(lr), log_lrs, self.smoothed_losses)
+            label = f"{described.get(name, name)}: {lr:.2e}"
+            ax.plot([lr], [y], "o", color=f"C{i + 1}", ms=7, zorder=3, label=label)
+        ax.set_ylim(ymin, ymax)
         ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("loss")
-        ax.legend(loc="best")
+        ax.set_xlabel("learning rate (log scale)")
+        ax.set_ylabel("training loss (per batch)")
+        ax.legend(loc="best", fontsize=8)
         return ax
 
 
@@ -157,7 +179,7 @@ def lr_range_test(
     final_lr = _validate.positive(_FN, "final_lr", final_lr)
     if final_lr <= init_lr:
         _validate._fail(_FN, "final_lr", f"greater than `init_lr` ({init_lr!r})", final_lr)
-    num_iter = _validate.integer(_FN, "num_iter", num_iter, minimum=2)
+    num_iter = _validate.step_count(_FN, "num_iter", num_iter, minimum=2)
     smooth_factor = _validate.fraction(_FN, "smooth_factor", smooth_factor)
     threshold = _validate.real(_FN, "diverge_threshold", diverge_threshold)
     if not (math.isfinite(threshold) and threshold > 1.0):
@@ -167,7 +189,10 @@ def lr_range_test(
     batch_iter = _batch_iterator(batches)
     states = _param_states(params)
 
-    tx = _make_tx(init_lr, 0.9, algorithm="sgd") if optimizer is None else optimizer
+    if optimizer is None:
+        tx = scheduled(sgd_chain, learning_rate=init_lr, momentum=0.9)
+    else:
+        tx = optimizer
     if not isinstance(tx, optax.GradientTransformation):
         raise TypeError(_NOT_INJECTED.format(optimizer))
     values = [s.value for s in states] if states is not None else params
@@ -203,9 +228,10 @@ def lr_range_test(
             carry, (chunk_losses, used) = run(carry, chunk_lrs, xs)
             if start == 0 and not np.allclose(np.asarray(used[:n]), np.asarray(chunk_lrs[:n])):
                 raise TypeError(_SCHEDULED)
+            why = ""
             for loss in np.asarray(chunk_losses, dtype=np.float64)[:n].tolist():
                 if not math.isfinite(loss):
-                    stop = True
+                    stop, why = True, "loss not finite"
                     break
                 avg = beta * avg + (1.0 - beta) * loss
                 smooth = avg / (1.0 - beta ** (len(losses) + 1))
@@ -213,12 +239,17 @@ def lr_range_test(
                 smoothed.append(smooth)
                 best = min(best, smooth)
                 if smooth - best > (threshold - 1.0) * abs(best):
-                    stop = True
+                    stop, why = True, f"smoothed loss over {threshold:g}x its minimum"
                     break
             if bar is not None:
                 bar.update(len(losses) - start)
                 if smoothed:
                     bar.set_postfix(loss=f"{smoothed[-1]:.4g}")
+                if stop:  # say why the bar ends short of num_iter
+                    at = lrs[max(len(losses) - 1, 0)]
+                    bar.set_postfix_str(
+                        f"stopped early at step {len(losses)}/{num_iter}, lr {at:.3g}: {why}"
+                    )
     finally:
         if bar is not None:
             bar.close()
@@ -279,6 +310,21 @@ def _stack(chunk: list[Any]) -> Any:
         ) from err
 
 
+def _scalar_loss(loss_fn: Callable) -> Callable:
+    """``loss_fn`` checked, at trace time, to return one real scalar (what ``grad`` needs)."""
+
+    def checked(*args: Any) -> Any:
+        loss = loss_fn(*args)
+        dtype = getattr(loss, "dtype", None)
+        if jnp.shape(loss) != () or (dtype is not None and not jnp.issubdtype(dtype, jnp.floating)):
+            _validate.fail(_FN, "loss_fn", "a function returning one real scalar (the mean "
+                           "loss of the batch)", f"a value of shape {jnp.shape(loss)} "
+                           f"and dtype {dtype}", TypeError)
+        return loss
+
+    return checked
+
+
 def _with_lr(opt_state: Any, lr: jax.Array) -> Any:
     hyper = dict(opt_state.hyperparams, learning_rate=lr)
     return opt_state._replace(hyperparams=hyper)
@@ -286,7 +332,7 @@ def _with_lr(opt_state: Any, lr: jax.Array) -> Any:
 
 def _optax_chunk(loss_fn: Callable, tx: optax.GradientTransformation) -> Callable:
     """``run((params, opt_state), lrs, batches)``: one compiled scan over a chunk of steps."""
-    value_and_grad = jax.value_and_grad(loss_fn)
+    value_and_grad = jax.value_and_grad(_scalar_loss(loss_fn))
 
     def body(carry, xs):
         params, opt_state = carry
@@ -303,7 +349,9 @@ def _brainstate_chunk(
     loss_fn: Callable, states: list[brainstate.State], tx: optax.GradientTransformation
 ) -> Any:
     """``run(opt_state, lrs, batches)``: a ``brainstate.transform.jit`` scan writing ``states``."""
-    grad_fn = brainstate.transform.grad(loss_fn, grad_states=states, return_value=True)
+    grad_fn = brainstate.transform.grad(
+        _scalar_loss(loss_fn), grad_states=states, return_value=True
+    )
 
     def body(opt_state, xs):
         lr, batch = xs

@@ -1,17 +1,18 @@
 """brainstate-style SGD: holds ``ParamState`` weights, runs the whole update compiled.
 
-Everything that changes lives in brainstate States made up front: the optax state
-(with the step count and the injected hyperparameters) in one ``LongTermState``.
-``update(grads)`` reads each State once and writes it once, so under
-``brainstate.transform.jit`` the learning rate, the momentum and the weights are one
-compiled program; a scheduler's ``step()`` between calls changes a State's value,
-never a shape or dtype, and so never recompiles.
+Everything that changes lives in one brainstate ``State`` made in ``__init__``: an
+`SGDState` with the one step count and, per parameter group, the hyperparameters the last
+update used and the optax state of the group's weights. ``update(grads)`` reads it once
+and writes it once, so under ``brainstate.transform.jit`` the learning rate, the momentum
+and the weights are one compiled program; a scheduler's ``step()`` between calls changes a
+State's value, never a shape or dtype, and so never recompiles. Hyperparameters are
+float32 whatever the weights' dtype, and every buffer keeps its dtype.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import brainstate
 import jax
@@ -20,12 +21,28 @@ import numpy as np
 import optax
 
 from . import _validate
-from ._scheduler import _concrete, _Scheduler
-from ._transforms import _clip_norm, _make_tx
+from ._inject import hyper, keep_dtypes
+from ._scheduler import LRScheduler, concrete
+from ._transforms import clip_norm, sgd_chain
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "SGDState"]
 
-LR = float | Callable[[Any], Any] | _Scheduler
+LR = float | Callable[[Any], Any] | LRScheduler
+_DUPLICATE = "some parameters appear in more than one parameter group"
+
+
+class GroupState(NamedTuple):
+    """One parameter group: its hyperparameters as the last update used them, its buffers."""
+
+    hyperparams: dict[str, jax.Array]
+    inner_state: Any
+
+
+class SGDState(NamedTuple):
+    """The state of `SGD`: the one step count and a `GroupState` per parameter group."""
+
+    count: jax.Array
+    groups: tuple[GroupState, ...]
 
 
 def _as_states(fn: str, param_states: Any) -> dict[Any, brainstate.State]:
@@ -47,33 +64,15 @@ def _as_states(fn: str, param_states: Any) -> dict[Any, brainstate.State]:
             f"{fn}: `param_states` must hold brainstate States, got "
             f"{'nothing' if not items else f'{type(items[bad[0]]).__name__} at key {bad[0]!r}'}."
         )
+    seen: dict[int, Any] = {}
+    for key, state in items.items():
+        if id(state) in seen:
+            raise ValueError(
+                f"{fn}: {_DUPLICATE}: the State at key {key!r} is also given at key "
+                f"{seen[id(state)]!r}."
+            )
+        seen[id(state)] = key
     return items
-
-
-def _split_clip(state: Any) -> tuple[Any, Any]:
-    """``(clip_state, rest)`` of a chain that clips first, or ``(None, state)``."""
-    if isinstance(state, tuple) and not hasattr(state, "_fields"):
-        return state[0], state[1]
-    return None, state
-
-
-def _group_states(state: Any) -> dict[int, Any]:
-    """Each group's ``inject_hyperparams`` state (a single group has no partition)."""
-    _, state = _split_clip(state)
-    if hasattr(state, "inner_states"):
-        return {g: s.inner_state for g, s in state.inner_states.items()}
-    return {0: state}
-
-
-def _with_group_states(state: Any, groups: dict[int, Any]) -> Any:
-    """``state`` with each group's inject state replaced: the inverse of ``_group_states``."""
-    clip, rest = _split_clip(state)
-    if hasattr(rest, "inner_states"):
-        rest = rest._replace(inner_states={
-            g: s._replace(inner_state=groups[g]) for g, s in rest.inner_states.items()})
-    else:
-        rest = groups[0]
-    return rest if clip is None else (clip, rest)
 
 
 class SGD(brainstate.graph.Node):
@@ -82,18 +81,19 @@ class SGD(brainstate.graph.Node):
     ``register_trainable_weights(model.states(brainstate.ParamState))``, then
     ``update(grads)`` (alias ``step``) inside ``brainstate.transform.jit``. The update is
     PyTorch's SGD (``buf = m * buf + g``, ``p -= lr * buf``, weight decay added to the
-    gradient, ``nesterov`` as PyTorch). ``lr`` and ``momentum`` reach optax through
-    ``optax.inject_hyperparams``; changing them never recompiles.
+    gradient, ``nesterov`` as PyTorch). The learning rate and momentum are computed from the
+    one step count (or read from the scheduler) inside the compiled update, as float32
+    numbers: changing them never recompiles, and bf16 weights keep bf16 buffers.
 
     Args:
       lr: a float, a schedule ``count -> lr`` (driven by the optimizer's own step count
-        inside the compiled update), or a scheduler facade such as `OneCycleLR`
-        (driven by ``scheduler.step()``, as in braintools; with ``cycle_momentum=True``
-        it also sets the momentum).
+        inside the compiled update), or a scheduler such as `OneCycleLR` (driven by
+        ``scheduler.step()``, as in braintools; with ``cycle_momentum=True`` it also sets
+        the momentum).
       momentum: a float in [0, 1) or a schedule ``count -> momentum``.
       nesterov: Nesterov momentum (needs ``momentum > 0``).
       weight_decay: L2 penalty added to the gradient.
-      grad_clip_norm: clip gradients to this global norm first (None: off).
+      grad_clip_norm: clip gradients to this global norm (over every group) first.
 
     Examples:
       >>> import brainstate, jax.numpy as jnp
@@ -127,21 +127,28 @@ class SGD(brainstate.graph.Node):
         self.momentum = momentum
         self.nesterov = _validate.boolean(fn, "nesterov", nesterov)
         if self.nesterov and not callable(momentum) and momentum == 0.0 and not (
-            isinstance(lr, _Scheduler) and lr._current_momentum() is not None
+            isinstance(lr, LRScheduler) and lr.current_momentum() is not None
         ):
             raise ValueError(f"{fn}: `nesterov=True` needs `momentum` > 0, got {momentum!r}.")
         self.weight_decay = _validate.non_negative(fn, "weight_decay", weight_decay)
-        self.grad_clip_norm = _clip_norm(fn, grad_clip_norm)
+        self.grad_clip_norm = clip_norm(fn, grad_clip_norm)
         self.param_states: dict[Any, brainstate.State] = {}
         self._group_of: dict[Any, int] = {}
         self._group_lrs: list[LR] = []
-        self.tx: optax.GradientTransformation | None = None
-        self.opt_state: brainstate.LongTermState | None = None
+        self.tx = optax.GradientTransformation(self._init, self._update)
+        self.opt_state = brainstate.LongTermState(SGDState(jnp.zeros([], jnp.int32), ()))
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "SGD cannot be pickled: it holds the model's ParamStates. Save "
+            "`opt.state_dict()` (a plain picklable dict) and restore it with "
+            "`load_state_dict` into an SGD registered on the same weights."
+        )
 
     # --- construction -------------------------------------------------------------
     @staticmethod
     def _check_lr(fn: str, lr: Any) -> LR:
-        if isinstance(lr, _Scheduler) or callable(lr):
+        if isinstance(lr, LRScheduler) or callable(lr):
             return lr
         if isinstance(lr, bool) or not isinstance(lr, int | float | np.floating | np.integer):
             raise TypeError(
@@ -157,114 +164,154 @@ class SGD(brainstate.graph.Node):
 
     @staticmethod
     def _value(spec: Any, count: Any, entry: int = 0) -> jax.Array:
-        """A float, a schedule at ``count``, or a scheduler's current value (``entry``)."""
-        if isinstance(spec, _Scheduler):
-            return spec._group_lr(entry)
-        return spec(count) if callable(spec) else jnp.float32(spec)
+        """A float, a schedule at ``count``, or a scheduler's current value, as float32."""
+        if isinstance(spec, LRScheduler):
+            return hyper(spec.group_lr(entry))
+        return hyper(spec(count) if callable(spec) else spec)
 
     def _momentum_spec(self) -> Any:
         lr = self.lr
-        if isinstance(lr, _Scheduler) and lr._current_momentum() is not None:
-            return lambda count: lr._current_momentum()
+        if isinstance(lr, LRScheduler) and lr.current_momentum() is not None:
+            return lambda count: lr.current_momentum()
         return self.momentum
 
-    def _with_hyperparams(self, state: Any, count: Any) -> Any:
-        """``state`` with every group's learning rate and the momentum for update ``count``.
-
-        The values are computed here, from the one step count, and handed to
-        ``optax.inject_hyperparams`` as numbers: no per-schedule counters ride along in
-        the compiled update, and every group follows the same count.
-        """
+    def _hyperparams(self, count: Any) -> list[dict[str, jax.Array]]:
+        """Each group's learning rate and momentum for the update at ``count``."""
         momentum = self._value(self._momentum_spec(), count)
-        groups = {}
-        for g, inner in _group_states(state).items():
-            old = inner.hyperparams
-            lr = self._value(self._group_lrs[g], count, self._entry(g))
-            groups[g] = inner._replace(hyperparams={
-                **old,
-                "learning_rate": jnp.asarray(lr, old["learning_rate"].dtype),
-                "momentum": jnp.asarray(momentum, old["momentum"].dtype),
-            })
-        return _with_group_states(state, groups)
+        return [
+            {"learning_rate": self._value(lr, count, self._entry(g)), "momentum": momentum}
+            for g, lr in enumerate(self._group_lrs)
+        ]
 
-    def _build(self) -> None:
-        params = self._params()
-        labels = {k: self._group_of[k] for k in params}
-        self.tx = _make_tx(
-            [0.0] * len(self._group_lrs), 0.0, labels=labels, algorithm="sgd",
-            nesterov=self.nesterov, weight_decay=self.weight_decay,
-            grad_clip_norm=self.grad_clip_norm,
-        )
-        fresh = self.tx.init(params)
-        if self.opt_state is not None:
-            # A group was added: keep every existing buffer and count, matched by group
-            # and by path inside the group's state.
-            old = {(g, jax.tree_util.keystr(p)): v
-                   for g, inner in _group_states(self.opt_state.value).items()
-                   for p, v in jax.tree_util.tree_flatten_with_path(inner)[0]}
-            fresh = _with_group_states(fresh, {
-                g: jax.tree_util.tree_map_with_path(
-                    lambda path, v, g=g: old.get((g, jax.tree_util.keystr(path)), v), inner)
-                for g, inner in _group_states(fresh).items()
-            })
-        count = _group_states(fresh)[0].count
-        fresh = self._with_hyperparams(fresh, count)
-        if self.opt_state is None:
-            self.opt_state = brainstate.LongTermState(fresh)
+    def _chain(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
+        decay = self.weight_decay or None
+        return sgd_chain(hp["learning_rate"], hp["momentum"], decay, self.nesterov)
+
+    def _split(self, tree: Mapping[Any, Any]) -> list[dict[Any, Any]]:
+        """``tree`` (keyed like the weights) as one dict per group; unknown keys: group 0."""
+        parts: list[dict[Any, Any]] = [{} for _ in range(max(len(self._group_lrs), 1))]
+        for key, value in tree.items():
+            parts[self._group_of.get(key, 0)][key] = value
+        return parts
+
+    # --- the optax transformation (SGD.tx) ----------------------------------------
+    def _init(self, params: Mapping[Any, Any]) -> SGDState:
+        count = jnp.zeros([], jnp.int32)
+        if not self._group_lrs:  # before registration: one group with the optimizer's lr
+            hps = [{"learning_rate": self._value(self.lr, count),
+                    "momentum": self._value(self._momentum_spec(), count)}]
         else:
-            self.opt_state.value = fresh
+            hps = self._hyperparams(count)
+        groups = tuple(
+            GroupState(hp, self._chain(hp).init(part))
+            for hp, part in zip(hps, self._split(params), strict=True)
+        )
+        return SGDState(count, groups)
+
+    def _update(
+        self, grads: Mapping[Any, Any], state: SGDState, params: Mapping[Any, Any]
+    ) -> tuple[dict[Any, Any], SGDState]:
+        if self.grad_clip_norm is not None:
+            grads, _ = optax.clip_by_global_norm(self.grad_clip_norm).update(
+                grads, optax.EmptyState())
+        if self._group_lrs:
+            hps = self._hyperparams(state.count)
+        else:
+            hps = [{"learning_rate": self._value(self.lr, state.count),
+                    "momentum": self._value(self._momentum_spec(), state.count)}]
+        updates: dict[Any, Any] = {}
+        groups = []
+        for hp, group, g_part, p_part in zip(
+            hps, state.groups, self._split(grads), self._split(params), strict=True
+        ):
+            u, inner = self._chain(hp).update(g_part, group.inner_state, p_part)
+            updates.update(keep_dtypes(u, g_part))
+            groups.append(GroupState(hp, keep_dtypes(inner, group.inner_state)))
+        return updates, SGDState(optax.safe_increment(state.count), tuple(groups))
+
+    # --- weights and groups ---------------------------------------------------------
+    def _claim(self, fn: str, states: dict[Any, brainstate.State]) -> dict[Any, brainstate.State]:
+        """The States of ``states`` not registered yet; refuse clashes with registered ones."""
+        owner = {id(s): k for k, s in self.param_states.items()}
+        new = {}
+        for key, state in states.items():
+            if key in self.param_states:
+                if self.param_states[key] is not state:
+                    raise ValueError(
+                        f"{fn}: `param_states` key {key!r} is already registered with another "
+                        "State; give the new weights keys of their own."
+                    )
+                continue
+            if id(state) in owner:
+                raise ValueError(
+                    f"{fn}: {_DUPLICATE}: the State at key {key!r} is already registered "
+                    f"at key {owner[id(state)]!r}."
+                )
+            new[key] = state
+        return new
 
     def register_trainable_weights(self, param_states: Any) -> None:
-        """Hold ``param_states`` (``model.states(brainstate.ParamState)``) as group 0."""
+        """Hold ``param_states`` (``model.states(brainstate.ParamState)``) as group 0.
+
+        Registering again adds the weights not registered yet to group 0, as braintools
+        merges them; weights already registered keep their buffers, and the step count is
+        kept (re-running a notebook cell loses nothing). A key registered with another State,
+        or one State under two keys, is refused.
+        """
         fn = "SGD.register_trainable_weights"
-        states = _as_states(fn, param_states)
-        self.param_states, self._group_of, self._group_lrs = {}, {}, []
-        self.opt_state = None
-        self._add(states, self.lr)
+        states = self._claim(fn, _as_states(fn, param_states))
+        if not self._group_lrs:
+            self._group_lrs.append(self.lr)
+        self._add(states, 0)
 
     def add_param_group(self, param_states: Any, lr: LR | None = None) -> None:
         """Add a parameter group with its own learning rate (default: the optimizer's).
 
         With a scheduler whose ``max_lr`` is a list, group ``g`` follows entry ``g``.
-        The buffers of the existing groups are kept.
+        The buffers of the existing groups are kept. Weights already in a group are refused,
+        as PyTorch refuses them.
         """
         fn = "SGD.add_param_group"
         if not self.param_states:
             raise ValueError(f"{fn}: call `register_trainable_weights` first.")
         states = _as_states(fn, param_states)
-        clash = [k for k in states if k in self.param_states]
-        if clash:
-            raise ValueError(f"{fn}: `param_states` key {clash[0]!r} is already registered.")
-        self._add(states, self.lr if lr is None else self._check_lr(fn, lr))
+        new = self._claim(fn, states)
+        if len(new) != len(states):
+            key = next(k for k in states if k not in new)
+            raise ValueError(f"{fn}: {_DUPLICATE}: key {key!r} is already registered.")
+        self._group_lrs.append(self.lr if lr is None else self._check_lr(fn, lr))
+        self._add(new, len(self._group_lrs) - 1)
 
-    def _add(self, states: dict[Any, brainstate.State], lr: LR) -> None:
-        group = len(self._group_lrs)
-        self._group_lrs.append(lr)
+    def _add(self, states: dict[Any, brainstate.State], group: int) -> None:
+        """Register ``states`` in ``group``: fresh buffers for them, every other one kept."""
+        old = self.opt_state.value
         for key, state in states.items():
             self.param_states[key] = state
             self._group_of[key] = group
-        self._build()
+        fresh = self._init(self._params())
+        kept = list(fresh.groups)
+        for g, (before, now) in enumerate(zip(old.groups, fresh.groups, strict=False)):
+            saved = {jax.tree_util.keystr(p): v
+                     for p, v in jax.tree_util.tree_flatten_with_path(before.inner_state)[0]}
+            inner = jax.tree_util.tree_map_with_path(
+                lambda p, v, saved=saved: saved.get(jax.tree_util.keystr(p), v), now.inner_state)
+            kept[g] = GroupState(before.hyperparams, inner)
+        self.opt_state.value = SGDState(old.count, tuple(kept))
 
     # --- the compiled update ------------------------------------------------------
     def _params(self) -> dict[Any, Any]:
         return {k: s.value for k, s in self.param_states.items()}
 
     def _check_groups(self, fn: str) -> None:
-        for lr in {id(x): x for x in self._group_lrs if isinstance(x, _Scheduler)}.values():
+        for lr in {id(x): x for x in self._group_lrs if isinstance(x, LRScheduler)}.values():
             used = sum(1 for x in self._group_lrs if x is lr)
-            if used != lr._num_groups:
+            if used != lr.num_groups:
                 raise ValueError(
-                    f"{fn}: the scheduler has {lr._num_groups} learning rate(s) (`max_lr`) "
+                    f"{fn}: the scheduler has {lr.num_groups} learning rate(s) (`max_lr`) "
                     f"but drives {used} parameter group(s); give `max_lr` one entry per group."
                 )
 
-    def update(self, grads: Mapping[Any, Any]) -> None:
-        """Apply one SGD step with ``grads`` (keyed like the registered weights)."""
-        fn = "SGD.update"
-        if self.opt_state is None:
-            raise ValueError(f"{fn}: call `register_trainable_weights` before `update`.")
-        self._check_groups(fn)
-        params = self._params()
+    def _check_grads(self, fn: str, grads: Any, params: dict[Any, Any]) -> dict[Any, Any]:
         if not isinstance(grads, Mapping) or set(grads) != set(params):
             got = sorted(map(str, grads)) if isinstance(grads, Mapping) else type(grads).__name__
             raise ValueError(
@@ -277,9 +324,24 @@ class SGD(brainstate.graph.Node):
                 f"{fn}: `grads` must have the tree structure of the weights "
                 f"{jax.tree.structure(params)}, got {jax.tree.structure(grads)}."
             )
-        state = self.opt_state.value
-        state = self._with_hyperparams(state, _group_states(state)[0].count)
-        updates, new_state = self.tx.update(grads, state, params)
+        for (path, g), p in zip(jax.tree_util.tree_flatten_with_path(grads)[0],
+                                jax.tree.leaves(params), strict=True):
+            if jnp.shape(g) != jnp.shape(p):
+                raise ValueError(
+                    f"{fn}: `grads{jax.tree_util.keystr(path)}` has shape {jnp.shape(g)}, but "
+                    f"the weight has shape {jnp.shape(p)}."
+                )
+        return grads
+
+    def update(self, grads: Mapping[Any, Any]) -> None:
+        """Apply one SGD step with ``grads`` (keyed like the registered weights)."""
+        fn = "SGD.update"
+        if not self.param_states:
+            raise ValueError(f"{fn}: call `register_trainable_weights` before `update`.")
+        self._check_groups(fn)
+        params = self._params()
+        grads = self._check_grads(fn, grads, params)
+        updates, new_state = self.tx.update(grads, self.opt_state.value, params)
         self.opt_state.value = new_state
         for key, value in optax.apply_updates(params, updates).items():
             self.param_states[key].value = value
@@ -287,53 +349,113 @@ class SGD(brainstate.graph.Node):
     step = update
 
     # --- introspection ------------------------------------------------------------
-    def _count(self) -> jax.Array:
-        return _group_states(self.opt_state.value)[0].count
-
     @property
     def step_count(self) -> Any:
         """Number of updates applied (an int outside ``jit``)."""
-        if self.opt_state is None:
-            return 0
-        return _concrete(self._count())
+        return concrete(self.opt_state.value.count)
+
+    def _next(self, group: int = 0) -> dict[str, jax.Array]:
+        count = self.opt_state.value.count
+        if self._group_lrs:
+            return self._hyperparams(count)[group]
+        return {"learning_rate": self._value(self.lr, count),
+                "momentum": self._value(self._momentum_spec(), count)}
 
     @property
     def current_lr(self) -> Any:
         """The learning rate the next update uses (group 0)."""
-        return _concrete(self._value(self.lr, self._count() if self.opt_state is not None else 0))
+        return concrete(self._next()["learning_rate"])
 
     @property
     def current_momentum(self) -> Any:
         """The momentum the next update uses."""
-        return _concrete(
-            self._value(self._momentum_spec(), self._count() if self.opt_state is not None else 0))
+        return concrete(self._next()["momentum"])
 
     # --- checkpoints --------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """A plain picklable dict: the step count and every optimizer buffer (numpy)."""
-        if self.opt_state is None:
+        if not self.param_states:
             raise ValueError("SGD.state_dict: call `register_trainable_weights` first.")
         leaves = jax.tree_util.tree_flatten_with_path(self.opt_state.value)[0]
         return {
-            "step_count": int(np.asarray(self._count())),
+            "step_count": int(np.asarray(self.opt_state.value.count)),
             "opt_state": {jax.tree_util.keystr(p): np.asarray(v) for p, v in leaves},
         }
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore what `state_dict` saved into an optimizer with the same weights."""
+        """Restore what `state_dict` saved into an optimizer with the same weights and groups.
+
+        Every entry is checked before anything changes: a dict that does not fit (a missing
+        or an extra entry, a shape that differs, a non-numeric or non-finite buffer, a step
+        count that disagrees with the saved count) is refused whole with a ValueError naming
+        the entry. Each buffer is restored with the dtype and the sharding of the buffer it
+        replaces.
+        """
         fn = "SGD.load_state_dict"
-        if self.opt_state is None:
+        if not self.param_states:
             raise ValueError(f"{fn}: call `register_trainable_weights` first.")
+        if not isinstance(state_dict, Mapping):
+            _validate.fail(fn, "state_dict", "a dict made by SGD.state_dict()", state_dict,
+                           TypeError)
+        if set(state_dict) != {"step_count", "opt_state"}:
+            _validate.fail(fn, "state_dict", 'a dict with exactly the keys "step_count" and '
+                           '"opt_state" (made by SGD.state_dict())', sorted(map(str, state_dict)))
         saved = state_dict["opt_state"]
+        if not isinstance(saved, Mapping):
+            _validate.fail(fn, "state_dict['opt_state']", "a dict of arrays", type(saved).__name__,
+                           TypeError)
+        count = _validate.step_count(fn, "state_dict['step_count']", state_dict["step_count"],
+                                     minimum=0)
+        current = self.opt_state.value
+        leaves = jax.tree_util.tree_flatten_with_path(current)[0]
+        expected = {jax.tree_util.keystr(p): leaf for p, leaf in leaves}
+        extra = sorted(set(saved) - set(expected))
+        missing = sorted(set(expected) - set(saved))
+        if extra or missing:
+            raise ValueError(
+                f"{fn}: `state_dict` does not fit this optimizer: "
+                + "; ".join(filter(None, [
+                    f"entries it lacks: {', '.join(missing)}" if missing else "",
+                    f"entries this optimizer does not have: {', '.join(map(str, extra))}"
+                    if extra else "",
+                ])) + ". Nothing was loaded."
+            )
+        restored = {key: self._restored(fn, key, saved[key], leaf)
+                    for key, leaf in expected.items()}
+        if int(np.asarray(restored[".count"])) != count:
+            raise ValueError(
+                f"{fn}: `state_dict['step_count']` is {count} but the saved optimizer count is "
+                f"{int(np.asarray(restored['.count']))}. Nothing was loaded."
+            )
+        self.opt_state.value = jax.tree_util.tree_map_with_path(
+            lambda p, _: restored[jax.tree_util.keystr(p)], current)
 
-        def restore(path, leaf):
-            key = jax.tree_util.keystr(path)
-            if key not in saved or np.shape(saved[key]) != np.shape(leaf):
-                raise ValueError(
-                    f"{fn}: `state_dict` does not fit this optimizer: entry {key} is "
-                    f"{'missing' if key not in saved else np.shape(saved[key])}, "
-                    f"expected shape {np.shape(leaf)}."
-                )
-            return jnp.asarray(saved[key], dtype=leaf.dtype)
-
-        self.opt_state.value = jax.tree_util.tree_map_with_path(restore, self.opt_state.value)
+    @staticmethod
+    def _restored(fn: str, key: str, value: Any, leaf: jax.Array) -> jax.Array:
+        """``value`` checked against ``leaf`` and placed like it (dtype and sharding)."""
+        name = f"state_dict['opt_state'][{key!r}]"
+        try:
+            array = np.asarray(value)
+        except Exception:  # noqa: BLE001 - anything numpy cannot read is refused below
+            array = np.asarray(None, dtype=object)
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or (
+            np.issubdtype(array.dtype, np.complexfloating)
+        ):
+            _validate.fail(fn, name, f"a real numeric array of shape {np.shape(leaf)}",
+                           value if array.dtype != object else type(value).__name__, TypeError)
+        if array.shape != np.shape(leaf):
+            raise ValueError(
+                f"{fn}: `state_dict` does not fit this optimizer: `{name}` has shape "
+                f"{array.shape}, expected {np.shape(leaf)}. "
+                "Nothing was loaded."
+            )
+        if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+            raise ValueError(
+                f"{fn}: `state_dict` does not fit this optimizer: `{name}` holds NaN or "
+                "infinite values. Nothing was loaded."
+            )
+        array = array.astype(leaf.dtype)
+        sharding = getattr(leaf, "sharding", None)
+        if sharding is None:
+            return jnp.asarray(array)
+        return jax.make_array_from_callback(array.shape, sharding, lambda index: array[index])

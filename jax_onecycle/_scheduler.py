@@ -9,7 +9,8 @@ learning rate inside its compiled update without ever recompiling.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import brainstate
@@ -19,20 +20,18 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from . import _validate
+from . import _plateau, _validate
 from ._family import (
-    _check_plateau_args,
-    _plateau_init,
-    _plateau_update,
-    _PlateauState,
-    cosine_annealing_schedule,
+    cosine_annealing_curve,
     cosine_warm_restarts_schedule,
     multistep_schedule,
     step_schedule,
 )
-from ._schedules import _onecycle_pair
+from ._onecycle import lr_curve, momentum_curve, resolve_cycle
+from ._validate import AnnealStrategy, Convention
 
 __all__ = [
+    "LRScheduler",
     "OneCycleLR",
     "StepLR",
     "MultiStepLR",
@@ -42,7 +41,7 @@ __all__ = [
 ]
 
 
-def _concrete(value: Any) -> Any:
+def concrete(value: Any) -> Any:
     """A Python number when ``value`` is concrete, else ``value`` itself (a tracer)."""
     if isinstance(value, jax.core.Tracer):
         return value
@@ -50,18 +49,35 @@ def _concrete(value: Any) -> Any:
     return value.item() if value.ndim == 0 else value
 
 
-def _int32(value: Any) -> Any:
-    """An int32 counter value: numpy on the host (no device dispatch), jnp under a trace.
+def _counter(fn: str, name: str, value: Any) -> Any:
+    """A step counter for an int32 State: numpy on the host, int32 jnp under a trace.
 
-    A Python ``1`` added to either keeps the int32 dtype, so a counter advanced on the host,
-    inside ``jit``, or both, always has the same abstract value and never recompiles.
+    A concrete value must be an integer in [0, 2**31 - 1] (not a bool, a float or a
+    string); a traced one must have an integer dtype. Host values stay numpy, so a counter
+    stepped per batch costs no device dispatch, and a compiled update reads it like any
+    int32 scalar (same abstract value: nothing recompiles).
     """
-    if isinstance(value, jax.Array):  # a tracer, or a device value written back by jit
-        return jnp.asarray(value, dtype=jnp.int32)
-    return np.int32(value)
+    if isinstance(value, jax.core.Tracer):
+        if not jnp.issubdtype(value.dtype, jnp.integer) or value.ndim != 0:
+            _validate.fail(fn, name, "an integer scalar", value, TypeError)
+        return value.astype(jnp.int32)
+    if isinstance(value, jax.Array):  # a device value written back by jit
+        value = np.asarray(value)
+    return np.int32(_validate.step_count(fn, name, value, minimum=0))
+
+
+def _advance(value: Any) -> Any:
+    """``value + 1``, saturating at 2**31 - 1 (a counter never wraps to a negative step)."""
+    if isinstance(value, jax.core.Tracer):
+        return optax.safe_increment(value.astype(jnp.int32))
+    current = int(np.asarray(value))
+    return np.int32(min(current + 1, _validate.INT32_MAX))
 
 
 def _as_list(fn: str, name: str, value: Any) -> list[Any]:
+    """A learning rate per parameter group: a list, a tuple or a 1-D array give several."""
+    if isinstance(value, np.ndarray | jax.Array) and np.ndim(value) == 1:
+        value = list(np.asarray(value))
     if isinstance(value, list | tuple):
         if len(value) == 0:
             raise ValueError(f"{fn}: `{name}` must not be an empty list, got {value!r}.")
@@ -69,37 +85,81 @@ def _as_list(fn: str, name: str, value: Any) -> list[Any]:
     return [value]
 
 
-class _Scheduler(brainstate.graph.Node):
-    """What ``SGD`` needs of a scheduler: one learning rate per parameter group.
+def _rebuild(cls: type, args: tuple, kwargs: dict, state: dict) -> Any:
+    scheduler = cls(*args, **kwargs)
+    scheduler.load_state_dict(state)
+    return scheduler
 
-    Subclasses keep their counters in States made up front and implement
-    ``_group_lr(group)`` (jnp only, read inside the compiled update); they may implement
-    ``_current_momentum()``.
+
+class LRScheduler(brainstate.graph.Node):
+    """What `SGD` reads of a learning-rate scheduler: one learning rate per parameter group.
+
+    Subclass it to drive `SGD(lr=...)` with a policy of your own. A subclass keeps every
+    counter in a brainstate ``State`` made up front (so ``step()`` works inside
+    ``brainstate.transform.jit`` and never recompiles the update) and implements:
+
+    - `group_lr(group)`: the learning rate of ``group`` now, from ``jnp`` operations on its
+      States (it is read inside the compiled update);
+    - `current_momentum()` (optional): the momentum now, or None to leave `SGD`'s own;
+    - `state_dict()` / `load_state_dict(d)`.
+
+    ``num_groups`` is the number of parameter groups it drives; an `SGD` refuses to update
+    when its groups and the scheduler's disagree. Schedulers pickle through their
+    constructor arguments and ``state_dict()``.
     """
 
-    def __init__(self, num_groups: int):
-        self._num_groups = num_groups
+    __module__ = "jax_onecycle"
 
-    def _group_lr(self, group: int) -> jax.Array:
+    def __init__(self, num_groups: int):
+        self.num_groups = num_groups
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def recording_init(self, *args: Any, **kw: Any) -> None:
+            if "_init_args" not in self.__dict__:  # the outermost constructor's arguments
+                self.__dict__["_init_args"] = (args, kw)
+            init(self, *args, **kw)
+
+        cls.__init__ = recording_init  # type: ignore[method-assign]
+
+    def __reduce__(self) -> tuple:
+        args, kwargs = self.__dict__.get("_init_args", ((), {}))
+        return _rebuild, (type(self), args, kwargs, self.state_dict())
+
+    def group_lr(self, group: int) -> jax.Array:
+        """The learning rate of parameter group ``group`` now (``jnp`` only)."""
         raise NotImplementedError
 
-    def _current_momentum(self) -> jax.Array | None:
+    def current_momentum(self) -> jax.Array | None:
+        """The momentum now, or None when the scheduler does not set it."""
         return None
 
     def get_lr(self) -> list[Any]:
         """Learning rate of each parameter group now (floats outside ``jit``)."""
-        return [_concrete(self._group_lr(g)) for g in range(self._num_groups)]
+        return [concrete(self.group_lr(g)) for g in range(self.num_groups)]
 
     def get_last_lr(self) -> list[Any]:
         """The learning rates the next update uses (PyTorch's ``get_last_lr``)."""
         return self.get_lr()
 
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
 
-class _ScheduleFacade(_Scheduler):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class ScheduleFacade(LRScheduler):
     """A facade over pure schedules (one per group) evaluated at ``last_epoch``.
 
     ``last_epoch`` lives in an int32 State, so ``step()`` works outside and inside
-    ``brainstate.transform.jit``; no curve maths lives here.
+    ``brainstate.transform.jit``; no curve maths lives here. A subclass builds its
+    schedules (validating its own arguments under its own name) and hands them here.
     """
 
     def __init__(
@@ -109,17 +169,17 @@ class _ScheduleFacade(_Scheduler):
         momentum: optax.Schedule | None = None,
     ):
         super().__init__(len(schedules))
-        last_epoch = _validate.integer(type(self).__name__, "last_epoch", last_epoch, minimum=0)
+        epoch = _counter(type(self).__name__, "last_epoch", last_epoch)
         # A host-side int32 (numpy) outside jit: stepping it per batch costs no dispatch,
         # and a compiled update reads it like any int32 scalar (same abstract value).
-        self._epoch = brainstate.LongTermState(np.int32(last_epoch))
+        self._epoch = brainstate.LongTermState(epoch)
         self._schedules = list(schedules)
         self._momentum_schedule = momentum
 
-    def _group_lr(self, group: int) -> jax.Array:
+    def group_lr(self, group: int) -> jax.Array:
         return self._schedules[group](self._epoch.value)
 
-    def _current_momentum(self) -> jax.Array | None:
+    def current_momentum(self) -> jax.Array | None:
         if self._momentum_schedule is None:
             return None
         return self._momentum_schedule(self._epoch.value)
@@ -127,15 +187,22 @@ class _ScheduleFacade(_Scheduler):
     @property
     def last_epoch(self) -> Any:
         """Number of ``step()`` calls so far (an int outside ``jit``)."""
-        return _concrete(self._epoch.value)
+        return concrete(self._epoch.value)
 
     @last_epoch.setter
     def last_epoch(self, value: Any) -> None:
-        self._epoch.value = _int32(value)
+        self._epoch.value = _counter(type(self).__name__, "last_epoch", value)
 
     def step(self, epoch: int | None = None) -> None:
-        """Advance one step (or jump to ``epoch``); works inside ``brainstate.transform.jit``."""
-        self._epoch.value = _int32(self._epoch.value + 1 if epoch is None else epoch)
+        """Advance one step (or jump to ``epoch``); works inside ``brainstate.transform.jit``.
+
+        The counter saturates at 2**31 - 1: one more ``step()`` there keeps the last value.
+        """
+        fn = f"{type(self).__name__}.step"
+        if epoch is None:
+            self._epoch.value = _advance(self._epoch.value)
+        else:
+            self._epoch.value = _counter(fn, "epoch", epoch)
 
     def __call__(self, count: ArrayLike) -> jax.Array:
         """The positive learning rate of group 0 at ``count``: an optax schedule."""
@@ -145,12 +212,21 @@ class _ScheduleFacade(_Scheduler):
         """A plain, picklable dict: ``{"last_epoch": int}``."""
         return {"last_epoch": int(np.asarray(self._epoch.value))}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore ``last_epoch`` (same dtype: nothing compiled is invalidated)."""
-        self.last_epoch = _validate.integer(
-            f"{type(self).__name__}.load_state_dict", "state_dict['last_epoch']",
-            state_dict["last_epoch"], minimum=0,
-        )
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore ``last_epoch`` (same dtype: nothing compiled is invalidated).
+
+        A dict that is not exactly ``{"last_epoch": int}`` (another scheduler's, a missing
+        or extra entry, a negative or non-integer count) is refused whole.
+        """
+        fn = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            _validate.fail(fn, "state_dict", 'a mapping {"last_epoch": int}', state_dict,
+                           TypeError)
+        if set(state_dict) != {"last_epoch"}:
+            _validate.fail(fn, "state_dict", 'a mapping with exactly the key "last_epoch" '
+                           "(a state dict of this kind of scheduler)",
+                           sorted(map(str, state_dict)))
+        self._epoch.value = _counter(fn, "state_dict['last_epoch']", state_dict["last_epoch"])
 
 
 def _per_group(fn: str, name: str, value: Any, make: Any) -> list[Any]:
@@ -158,7 +234,7 @@ def _per_group(fn: str, name: str, value: Any, make: Any) -> list[Any]:
     return [make(_validate.learning_rate(fn, name, v)) for v in _as_list(fn, name, value)]
 
 
-class OneCycleLR(_ScheduleFacade):
+class OneCycleLR(ScheduleFacade):
     """braintools' ``OneCycleLR``, on `onecycle_schedule`, with momentum that works.
 
     ``step()`` after each batch advances ``last_epoch``; ``get_lr()`` is the schedule at
@@ -178,6 +254,7 @@ class OneCycleLR(_ScheduleFacade):
       final_div_factor: divisor of the final learning rate.
       last_epoch: starting step (to resume).
       three_phase: PyTorch's three-phase variant.
+      pct_final: end of the second phase of a three-phase cycle (see `onecycle_schedule`).
       cycle_momentum: also cycle the momentum of an ``SGD`` built on this scheduler.
       base_momentum: momentum at the learning-rate peak.
       max_momentum: momentum at the start and the end.
@@ -202,38 +279,46 @@ class OneCycleLR(_ScheduleFacade):
         epochs: int | None = None,
         steps_per_epoch: int | None = None,
         pct_start: float = 0.3,
-        anneal_strategy: str = "cos",
+        anneal_strategy: AnnealStrategy = "cos",
         div_factor: float = 25.0,
         final_div_factor: float = 1e4,
         last_epoch: int = 0,
         *,
         three_phase: bool = False,
+        pct_final: float | None = None,
         cycle_momentum: bool = False,
         base_momentum: float = 0.85,
         max_momentum: float = 0.95,
-        convention: str = "braintools",
+        convention: Convention = "braintools",
     ):
         fn = "OneCycleLR"
-        self.max_lrs = _per_group(fn, "max_lr", max_lr, lambda m: m)
-        schedules, momentum = _onecycle_pair(
-            self.max_lrs, total_steps, epochs=epochs, steps_per_epoch=steps_per_epoch,
+        self.max_lrs = _as_list(fn, "max_lr", max_lr)
+        settings = resolve_cycle(
+            fn, total_steps, epochs=epochs, steps_per_epoch=steps_per_epoch,
             pct_start=pct_start, anneal_strategy=anneal_strategy, div_factor=div_factor,
-            final_div_factor=final_div_factor, three_phase=three_phase, convention=convention,
-            cycle_momentum=_validate.boolean(fn, "cycle_momentum", cycle_momentum),
-            base_momentum=base_momentum, max_momentum=max_momentum,
+            final_div_factor=final_div_factor, three_phase=three_phase, pct_final=pct_final,
+            convention=convention,
+        )  # fmt: skip
+        cycle_momentum = _validate.boolean(fn, "cycle_momentum", cycle_momentum)
+        low, high = _validate.momentum_range(
+            fn, "base_momentum", base_momentum, "max_momentum", max_momentum
         )
+        schedules = [lr_curve(settings, m, fn=fn) for m in self.max_lrs]
+        momentum = momentum_curve(settings, low, high) if cycle_momentum else None
         super().__init__(schedules, last_epoch, momentum)
-        self.total_steps = _validate.total_steps(fn, total_steps, epochs, steps_per_epoch)
-        self.pct_start = float(pct_start)
-        self.anneal_strategy = anneal_strategy
-        self.div_factor = float(div_factor)
-        self.final_div_factor = float(final_div_factor)
+        self.settings = settings
+        self.total_steps = settings.total_steps
+        self.pct_start = settings.pct_start
+        self.anneal_strategy = settings.anneal_strategy
+        self.div_factor = settings.div_factor
+        self.final_div_factor = settings.final_div_factor
         self.three_phase = three_phase
+        self.pct_final = settings.pct_final
         self.cycle_momentum = cycle_momentum
-        self.convention = convention
+        self.convention = settings.convention
 
 
-class StepLR(_ScheduleFacade):
+class StepLR(ScheduleFacade):
     """braintools' ``StepLR`` on `step_schedule`: ``base_lr * gamma ** (epoch // step_size)``.
 
     Args:
@@ -257,7 +342,7 @@ class StepLR(_ScheduleFacade):
         self.step_size, self.gamma = step_size, gamma
 
 
-class MultiStepLR(_ScheduleFacade):
+class MultiStepLR(ScheduleFacade):
     """braintools' ``MultiStepLR`` on `multistep_schedule`: decay at each milestone.
 
     Args:
@@ -282,7 +367,7 @@ class MultiStepLR(_ScheduleFacade):
         self.milestones, self.gamma = list(milestones), gamma
 
 
-class CosineAnnealingLR(_ScheduleFacade):
+class CosineAnnealingLR(ScheduleFacade):
     """braintools' ``CosineAnnealingLR``: cosine from ``base_lr`` to ``eta_min`` over ``T_max``.
 
     As braintools (and unlike PyTorch, whose curve rises again; see
@@ -304,15 +389,18 @@ class CosineAnnealingLR(_ScheduleFacade):
 
     def __init__(self, base_lr: Any = 1e-3, T_max: int = 50, eta_min: float = 0.0,
                  last_epoch: int = 0):
-        def held(b):
-            curve = cosine_annealing_schedule(b, T_max, eta_min)
-            return lambda count: curve(jnp.minimum(count, T_max))
+        fn = "CosineAnnealingLR"
+        t_max = _validate.step_count(fn, "T_max", T_max)
+        low = _validate.rate(fn, "eta_min", eta_min)
 
-        super().__init__(_per_group("CosineAnnealingLR", "base_lr", base_lr, held), last_epoch)
+        def held(b: Any) -> optax.Schedule:  # braintools holds eta_min past T_max
+            return cosine_annealing_curve(jnp.asarray(b, low.dtype), t_max, low, hold=True)
+
+        super().__init__(_per_group(fn, "base_lr", base_lr, held), last_epoch)
         self.T_max, self.eta_min = T_max, eta_min
 
 
-class CosineAnnealingWarmRestarts(_ScheduleFacade):
+class CosineAnnealingWarmRestarts(ScheduleFacade):
     """braintools' ``CosineAnnealingWarmRestarts`` on `cosine_warm_restarts_schedule`.
 
     Args:
@@ -340,7 +428,7 @@ class CosineAnnealingWarmRestarts(_ScheduleFacade):
         self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
 
 
-class ReduceLROnPlateau(_Scheduler):
+class ReduceLROnPlateau(LRScheduler):
     """PyTorch's ``ReduceLROnPlateau``: cut the rate when a metric stops improving.
 
     ``step(metric)`` once per epoch; the decision is a pure, jittable state update
@@ -379,19 +467,20 @@ class ReduceLROnPlateau(_Scheduler):
         if len(min_lrs) not in (1, len(lrs)):
             raise ValueError(f"{fn}: `min_lr` must be a float or one per group ({len(lrs)}), "
                              f"got {min_lr!r}.")
-        _, self._hyper = _check_plateau_args(
+        _, self._hyper = _plateau.check_args(
             fn, lrs, mode=mode, factor=factor, patience=patience, threshold=threshold,
             threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lrs, eps=eps)
         self._hyper["min_lr"] = jnp.asarray(min_lrs, jnp.float32)
         super().__init__(len(lrs))
         self._state = brainstate.LongTermState(
-            _plateau_init(jnp.asarray(lrs, jnp.float32), self._hyper["mode"]))
+            _plateau.init(jnp.asarray(lrs, jnp.float32), self._hyper["mode"]))
 
     def step(self, metric: ArrayLike) -> None:
-        """Record one epoch's ``metric``; works inside ``brainstate.transform.jit``."""
-        self._state.value = _plateau_update(self._state.value, metric, **self._hyper)
+        """Record one epoch's ``metric`` (one real number; traced inside ``jit`` is fine)."""
+        metric = _plateau.check_metric("ReduceLROnPlateau.step", "metric", metric)
+        self._state.value = _plateau.update(self._state.value, metric, **self._hyper)
 
-    def _group_lr(self, group: int) -> jax.Array:
+    def group_lr(self, group: int) -> jax.Array:
         return self._state.value.lr[group]
 
     def __call__(self, count: ArrayLike) -> jax.Array:
@@ -401,23 +490,18 @@ class ReduceLROnPlateau(_Scheduler):
     @property
     def last_epoch(self) -> Any:
         """Number of metrics seen (an int outside ``jit``)."""
-        return _concrete(self._state.value.last_epoch)
+        return concrete(self._state.value.last_epoch)
 
     def state_dict(self) -> dict[str, Any]:
         """A plain, picklable dict of every counter (numpy values)."""
         return {k: np.asarray(v) for k, v in self._state.value._asdict().items()}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the counters, with the dtypes and shapes they were made with."""
-        current = self._state.value
-        try:
-            restored = {k: jnp.asarray(state_dict[k], getattr(current, k).dtype)
-                        for k in current._fields}
-        except KeyError as missing:
-            raise ValueError(f"ReduceLROnPlateau.load_state_dict: `state_dict` lacks "
-                             f"{missing}.") from None
-        if jnp.shape(restored["lr"]) != jnp.shape(current.lr):
-            raise ValueError(f"ReduceLROnPlateau.load_state_dict: `state_dict['lr']` has "
-                             f"shape {jnp.shape(restored['lr'])}, expected "
-                             f"{jnp.shape(current.lr)}.")
-        self._state.value = _PlateauState(**restored)
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore the counters, with the dtypes and shapes they were made with.
+
+        A dict that does not fit (a missing or extra entry, a wrong type or shape, a
+        negative count, a NaN rate, another scheduler's dict) is refused whole: nothing
+        is loaded.
+        """
+        self._state.value = _plateau.restore(
+            "ReduceLROnPlateau.load_state_dict", state_dict, self._state.value)

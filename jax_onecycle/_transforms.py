@@ -1,47 +1,55 @@
-"""Pure optax one-cycle optimizers, and the one function that builds every optax chain.
+"""Pure optax one-cycle optimizers, and the chains every optimizer of the package runs.
 
-``_make_tx`` is the only place an optax chain is assembled: ``onecycle_sgd``,
-``onecycle_adamw``, the brainstate ``SGD`` (each parameter group) and its resume path
-all call it, so they cannot drift apart.
+`sgd_chain` (PyTorch's SGD) and `adamw_chain` (PyTorch's AdamW) are the only places an
+optax chain is assembled: ``onecycle_sgd``, ``onecycle_adamw``, the brainstate ``SGD``
+(each parameter group) and ``lr_range_test`` all build on them, and every varying
+hyperparameter reaches them through `scheduled` (float32, dtype-safe, one step count).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import optax
 from jax.typing import ArrayLike
 
 from . import _validate
-from ._schedules import _onecycle_pair
+from ._inject import scheduled
+from ._onecycle import CycleSettings, lr_curve, momentum_curve, resolve_cycle
+from ._validate import AnnealStrategy, Convention
 
 __all__ = ["onecycle_sgd", "onecycle_adamw"]
 
+ScalarOrSchedule = optax.ScalarOrSchedule
 
-def _sgd(
+
+def sgd_chain(
     learning_rate: Any,
     momentum: Any,
-    weight_decay: Any,
-    nesterov: bool,
-    grad_clip_norm: float | None,
+    weight_decay: Any = None,
+    nesterov: bool = False,
+    grad_clip_norm: float | None = None,
 ) -> optax.GradientTransformation:
-    """PyTorch's SGD: ``g += wd * p; buf = m * buf + g; p -= lr * buf`` (or Nesterov's form)."""
+    """PyTorch's SGD: ``g += wd * p; buf = m * buf + g; p -= lr * buf`` (or Nesterov's form).
+
+    ``weight_decay=None`` leaves the decay out of the chain (no work in the update);
+    ``grad_clip_norm`` clips to the global norm first.
+    """
     return optax.chain(
         *([optax.clip_by_global_norm(grad_clip_norm)] if grad_clip_norm is not None else []),
-        *([optax.add_decayed_weights(weight_decay)] if weight_decay else []),
+        *([optax.add_decayed_weights(weight_decay)] if weight_decay is not None else []),
         optax.trace(decay=momentum, nesterov=nesterov),
         optax.scale_by_learning_rate(learning_rate),
     )
 
 
-def _adamw(
+def adamw_chain(
     learning_rate: Any,
     b1: Any,
     b2: Any,
     eps: Any,
     weight_decay: Any,
-    grad_clip_norm: float | None,
+    grad_clip_norm: float | None = None,
 ) -> optax.GradientTransformation:
     """PyTorch's AdamW (decoupled weight decay, bias correction with the current ``b1``)."""
     return optax.chain(
@@ -50,70 +58,28 @@ def _adamw(
     )
 
 
-def _make_tx(
-    learning_rate: optax.ScalarOrSchedule | Sequence[optax.ScalarOrSchedule],
-    momentum: optax.ScalarOrSchedule,
-    *,
-    labels: Any = None,
-    algorithm: str = "sgd",
-    nesterov: bool = False,
-    weight_decay: float = 0.0,
-    grad_clip_norm: float | None = None,
-    b2: float = 0.999,
-    eps: float = 1e-8,
-) -> optax.GradientTransformation:
-    """The single builder of every optax chain of this package.
-
-    The learning rate and the momentum (``b1`` for AdamW) go through
-    ``optax.inject_hyperparams``: they sit in ``state.hyperparams``, schedules are
-    evaluated inside the compiled update, and changing a numeric value in the state
-    never recompiles. With ``labels`` (a pytree prefix of the parameters giving each
-    leaf its group index), ``learning_rate`` holds one entry per parameter group and
-    the groups are one ``optax.partition`` of the same algorithm (a single group needs
-    none); gradient clipping then applies to the global norm over all groups, first.
-    """
-
-    def group(lr: optax.ScalarOrSchedule, clip: float | None) -> optax.GradientTransformation:
-        if algorithm == "sgd":
-            return optax.inject_hyperparams(
-                _sgd, static_args=("weight_decay", "nesterov", "grad_clip_norm")
-            )(
-                learning_rate=lr, momentum=momentum, weight_decay=weight_decay,
-                nesterov=nesterov, grad_clip_norm=clip,
-            )
-        return optax.inject_hyperparams(_adamw, static_args=("grad_clip_norm",))(
-            learning_rate=lr, b1=momentum, b2=b2, eps=eps,
-            weight_decay=weight_decay, grad_clip_norm=clip,
-        )
-
-    if labels is None:
-        return group(learning_rate, grad_clip_norm)
-    if len(learning_rate) == 1:  # one group: no partition, one pytree level less per call
-        tx = group(learning_rate[0], None)
-    else:
-        tx = optax.partition({g: group(lr, None) for g, lr in enumerate(learning_rate)}, labels)
-    if grad_clip_norm is not None:
-        tx = optax.chain(optax.clip_by_global_norm(grad_clip_norm), tx)
-    return tx
+def scheduled_or_number(fn: str, name: str, value: Any, check: Any) -> Any:
+    """A schedule as it is, or a number through ``check(fn, name, value)``."""
+    return value if callable(value) else check(fn, name, value)
 
 
 def _schedules(
     fn: str,
     max_lr: ArrayLike,
-    total_steps: int | None,
-    cycle: dict[str, Any],
+    settings: CycleSettings,
     base_momentum: float,
     max_momentum: float,
     cycle_momentum: bool,
-) -> tuple[optax.Schedule, optax.ScalarOrSchedule]:
+) -> tuple[optax.Schedule, optax.ScalarOrSchedule, float]:
+    """The cycle's learning rate, its momentum (a schedule, or ``max_momentum`` held) and
+    the highest momentum. Every argument is validated, used or not."""
     cycle_momentum = _validate.boolean(fn, "cycle_momentum", cycle_momentum)
-    (lr,), momentum = _onecycle_pair(
-        [max_lr], total_steps, cycle_momentum=cycle_momentum,
-        base_momentum=base_momentum, max_momentum=max_momentum, **cycle,
+    low, high = _validate.momentum_range(
+        fn, "base_momentum", base_momentum, "max_momentum", max_momentum
     )
-    if momentum is None:
-        momentum = _validate.momentum(fn, "max_momentum", max_momentum)
-    return lr, momentum
+    lr = lr_curve(settings, max_lr, fn=fn)
+    momentum = momentum_curve(settings, low, high) if cycle_momentum else high
+    return lr, momentum, high
 
 
 def onecycle_sgd(
@@ -123,18 +89,19 @@ def onecycle_sgd(
     epochs: int | None = None,
     steps_per_epoch: int | None = None,
     pct_start: float = 0.3,
-    anneal_strategy: str = "cos",
+    anneal_strategy: AnnealStrategy = "cos",
     div_factor: float = 25.0,
     final_div_factor: float = 1e4,
     three_phase: bool = False,
+    pct_final: float | None = None,
     base_momentum: float = 0.85,
     max_momentum: float = 0.95,
     cycle_momentum: bool = True,
     nesterov: bool = False,
-    weight_decay: float = 0.0,
+    weight_decay: ScalarOrSchedule = 0.0,
     grad_clip_norm: float | None = None,
-    convention: str = "braintools",
-) -> optax.GradientTransformation:
+    convention: Convention = "braintools",
+) -> optax.GradientTransformationExtraArgs:
     """SGD with a one-cycle learning rate and momentum cycled the other way, in one call.
 
     The learning rate is `onecycle_schedule` and the momentum
@@ -155,6 +122,7 @@ def onecycle_sgd(
       div_factor: ``max_lr / initial``.
       final_div_factor: divisor of the final learning rate (see ``convention``).
       three_phase: PyTorch's three-phase variant.
+      pct_final: end of the second phase of a three-phase cycle (see `onecycle_schedule`).
       base_momentum: momentum at the learning-rate peak.
       max_momentum: momentum at the start and the end (or the fixed momentum).
       cycle_momentum: cycle the momentum; if False it stays at ``max_momentum``.
@@ -176,17 +144,26 @@ def onecycle_sgd(
       0.95
     """
     fn = "onecycle_sgd"
-    cycle = dict(epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start,
-                 anneal_strategy=anneal_strategy, div_factor=div_factor,
-                 final_div_factor=final_div_factor, three_phase=three_phase,
-                 convention=convention)
-    lr, momentum = _schedules(fn, max_lr, total_steps, cycle, base_momentum, max_momentum,
-                              cycle_momentum)
-    return _make_tx(
-        lr, momentum, algorithm="sgd",
-        nesterov=_validate.boolean(fn, "nesterov", nesterov),
-        weight_decay=_validate.non_negative(fn, "weight_decay", weight_decay),
-        grad_clip_norm=_clip_norm(fn, grad_clip_norm),
+    settings = resolve_cycle(
+        fn, total_steps, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start,
+        anneal_strategy=anneal_strategy, div_factor=div_factor,
+        final_div_factor=final_div_factor, three_phase=three_phase, pct_final=pct_final,
+        convention=convention,
+    )  # fmt: skip
+    lr, momentum, high = _schedules(
+        fn, max_lr, settings, base_momentum, max_momentum, cycle_momentum
+    )
+    nesterov = _validate.boolean(fn, "nesterov", nesterov)
+    if nesterov and high == 0.0:  # max_momentum 0: the momentum is 0 throughout
+        raise ValueError(
+            f"{fn}: `nesterov=True` needs a momentum > 0 (as `SGD` and PyTorch), got "
+            f"max_momentum={max_momentum!r}."
+        )
+    decay = scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative)
+    return scheduled(
+        sgd_chain, learning_rate=lr, momentum=momentum,
+        weight_decay=None if decay == 0.0 else decay, nesterov=nesterov,
+        grad_clip_norm=clip_norm(fn, grad_clip_norm), static_args=("grad_clip_norm",),
     )
 
 
@@ -197,19 +174,20 @@ def onecycle_adamw(
     epochs: int | None = None,
     steps_per_epoch: int | None = None,
     pct_start: float = 0.3,
-    anneal_strategy: str = "cos",
+    anneal_strategy: AnnealStrategy = "cos",
     div_factor: float = 25.0,
     final_div_factor: float = 1e4,
     three_phase: bool = False,
+    pct_final: float | None = None,
     base_momentum: float = 0.85,
     max_momentum: float = 0.95,
     cycle_momentum: bool = True,
-    b2: float = 0.999,
+    b2: ScalarOrSchedule = 0.999,
     eps: float = 1e-8,
-    weight_decay: float = 1e-2,
+    weight_decay: ScalarOrSchedule = 1e-2,
     grad_clip_norm: float | None = None,
-    convention: str = "braintools",
-) -> optax.GradientTransformation:
+    convention: Convention = "braintools",
+) -> optax.GradientTransformationExtraArgs:
     """AdamW with a one-cycle learning rate and ``b1`` cycled as PyTorch cycles ``betas[0]``.
 
     ``b1`` follows `onecycle_momentum_schedule` (``max_momentum`` ->
@@ -227,6 +205,7 @@ def onecycle_adamw(
       div_factor: ``max_lr / initial``.
       final_div_factor: divisor of the final learning rate.
       three_phase: PyTorch's three-phase variant.
+      pct_final: end of the second phase of a three-phase cycle (see `onecycle_schedule`).
       base_momentum: ``b1`` at the learning-rate peak.
       max_momentum: ``b1`` at the start and the end (or fixed, without cycling).
       cycle_momentum: cycle ``b1``.
@@ -247,19 +226,22 @@ def onecycle_adamw(
       ['b1', 'b2', 'eps', 'learning_rate', 'weight_decay']
     """
     fn = "onecycle_adamw"
-    cycle = dict(epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start,
-                 anneal_strategy=anneal_strategy, div_factor=div_factor,
-                 final_div_factor=final_div_factor, three_phase=three_phase,
-                 convention=convention)
-    lr, b1 = _schedules(fn, max_lr, total_steps, cycle, base_momentum, max_momentum,
-                        cycle_momentum)
-    b2 = _validate.momentum(fn, "b2", b2)
-    return _make_tx(
-        lr, b1, algorithm="adamw", b2=b2, eps=_validate.positive(fn, "eps", eps),
-        weight_decay=_validate.non_negative(fn, "weight_decay", weight_decay),
-        grad_clip_norm=_clip_norm(fn, grad_clip_norm),
+    settings = resolve_cycle(
+        fn, total_steps, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start,
+        anneal_strategy=anneal_strategy, div_factor=div_factor,
+        final_div_factor=final_div_factor, three_phase=three_phase, pct_final=pct_final,
+        convention=convention,
+    )  # fmt: skip
+    lr, b1, _ = _schedules(fn, max_lr, settings, base_momentum, max_momentum, cycle_momentum)
+    return scheduled(
+        adamw_chain, learning_rate=lr, b1=b1,
+        b2=scheduled_or_number(fn, "b2", b2, _validate.momentum),
+        eps=_validate.positive(fn, "eps", eps),
+        weight_decay=scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative),
+        grad_clip_norm=clip_norm(fn, grad_clip_norm), static_args=("grad_clip_norm",),
     )
 
 
-def _clip_norm(fn: str, value: Any) -> float | None:
+def clip_norm(fn: str, value: Any) -> float | None:
+    """A gradient-clipping norm: None (off) or a finite number > 0."""
     return None if value is None else _validate.positive(fn, "grad_clip_norm", value)

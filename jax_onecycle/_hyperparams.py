@@ -1,0 +1,109 @@
+"""`hyperparams`: every injected hyperparameter of an optimizer state, by name.
+
+The search is structural, not tied to one optax class: any object in the state that
+carries a ``hyperparams`` mapping (``optax.inject_hyperparams``' states, `scheduled`'s,
+`reduce_lr_on_plateau`'s, each parameter group of `SGD`) contributes its entries. It walks
+named tuples, tuples, lists and mappings, so it sees through ``optax.chain``,
+``optax.partition`` / ``multi_transform``, ``optax.MultiSteps``, nested injections and
+Flax NNX's wrapped ``nnx.Optimizer.opt_state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+__all__ = ["hyperparams"]
+
+_ARRAY_TYPES = (jax.Array, np.ndarray, np.generic, int, float, complex)
+
+
+def _unwrap(value: Any) -> Any:
+    """The array inside a Flax ``nnx.Variable`` (``OptArray``), or ``value`` itself."""
+    if not isinstance(value, _ARRAY_TYPES) and hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def _children(node: Any) -> list[tuple[Any, bool, Any]]:
+    """``(key, kept, child)`` for each child; ``kept`` is False for a named field."""
+    if isinstance(node, tuple) and hasattr(node, "_fields"):
+        return [(f, False, getattr(node, f)) for f in node._fields if f != "hyperparams"]
+    if isinstance(node, list | tuple):
+        return [(i, True, c) for i, c in enumerate(node)]
+    if isinstance(node, Mapping):
+        return [(k, True, c) for k, c in node.items()]
+    return []
+
+
+def _find(node: Any, path: tuple[tuple[Any, bool], ...], found: list) -> None:
+    if isinstance(node, _ARRAY_TYPES) or node is None:
+        return
+    injected = getattr(node, "hyperparams", None)
+    if isinstance(injected, Mapping) and not isinstance(node, Mapping):
+        found.append((path, injected))
+    for key, kept, child in _children(node):
+        _find(child, (*path, (key, kept)), found)
+
+
+def _join(path: tuple[tuple[Any, bool], ...], name: str, *, full: bool) -> str:
+    parts = [str(k) for k, kept in path if kept or full]
+    return "/".join([*parts, name])
+
+
+def hyperparams(opt_state: Any) -> dict[str, jax.Array]:
+    """Every hyperparameter injected anywhere in an optimizer state, by name.
+
+    Works on the state of `scheduled`, `onecycle_sgd`, `onecycle_adamw`,
+    ``optax.inject_hyperparams`` and anything that nests them (``optax.chain``,
+    ``optax.partition``/``multi_transform``, ``optax.MultiSteps``), on Flax's
+    ``nnx.Optimizer.opt_state``, on `reduce_lr_on_plateau`'s state (its current
+    ``"learning_rate"``), and on a brainstate `SGD` (pass the optimizer or
+    ``sgd.opt_state.value``). After update ``k`` a scheduled value reads as the value that
+    update used, ``schedule(k)``. It is pure: inside ``jit`` it returns the traced values
+    (log them with ``jax.debug.callback`` or return them as metrics).
+
+    Key format: with one injected group the keys are the plain names
+    (``"learning_rate"``, ``"momentum"``, ``"b1"``, ...). With several, each is
+    ``"<path>/<name>"``, where ``<path>`` joins the mapping keys and sequence indices that
+    lead to the group, ``/``-separated: ``"0/learning_rate"`` for the first element of an
+    ``optax.chain``, ``"head/learning_rate"`` for the ``"head"`` label of an
+    ``optax.partition``, ``"1/momentum"`` for parameter group 1 of an `SGD`. Named-tuple
+    fields (``inner_state``, ``inner_states``, ...) are left out of the path unless two
+    groups would get the same key, in which case every path is given in full.
+
+    Args:
+      opt_state: an optax optimizer state, ``nnx.Optimizer.opt_state``, or an `SGD`.
+
+    Returns:
+      A dict from key to scalar ``jax.Array``; empty if nothing is injected.
+
+    Examples:
+      >>> import jax.numpy as jnp, optax
+      >>> import jax_onecycle as jo
+      >>> opt = jo.onecycle_sgd(0.1, total_steps=100)
+      >>> state = opt.init({"w": jnp.zeros(2)})
+      >>> {k: round(float(v), 3) for k, v in jo.hyperparams(state).items()}
+      {'learning_rate': 0.004, 'momentum': 0.95}
+      >>> two = optax.chain(opt, optax.inject_hyperparams(optax.scale)(step_size=0.5))
+      >>> sorted(jo.hyperparams(two.init({"w": jnp.zeros(2)})))
+      ['0/learning_rate', '0/momentum', '1/step_size']
+    """
+    state = opt_state
+    opt = getattr(state, "opt_state", None)
+    if opt is not None and hasattr(opt, "value") and not isinstance(state, tuple):
+        state = opt.value  # a brainstate SGD: its state lives in a State
+    found: list = []
+    _find(state, (), found)
+    if len(found) == 1:
+        return {name: _unwrap(v) for name, v in found[0][1].items()}
+    short = [_join(p, n, full=False) for p, group in found for n in group]
+    full = len(set(short)) != len(short)
+    return {
+        _join(path, name, full=full): _unwrap(value)
+        for path, group in found
+        for name, value in group.items()
+    }
