@@ -1,5 +1,20 @@
 """One-cycle (super-convergence) training for JAX: pure schedules and compiled optimizers."""
 
+from ._deepspeed import (
+    deepspeed_onecycle_momentum_schedule as deepspeed_onecycle_momentum_schedule,
+    deepspeed_onecycle_schedule as deepspeed_onecycle_schedule,
+)
+from ._deepspeed_config import (
+    DeepSpeedSchedules as DeepSpeedSchedules,
+    from_deepspeed_config as from_deepspeed_config,
+)
+from ._facades_more import (
+    ConstantLR as ConstantLR,
+    CyclicLR as CyclicLR,
+    ExponentialLR as ExponentialLR,
+    LinearLR as LinearLR,
+    PolynomialLR as PolynomialLR,
+)
 from ._family import (
     constant_schedule_with_warmup as constant_schedule_with_warmup,
     cosine_annealing_schedule as cosine_annealing_schedule,
@@ -10,9 +25,22 @@ from ._family import (
     step_schedule as step_schedule,
     wsd_schedule as wsd_schedule,
 )
+from ._family_more import (
+    constant_lr_schedule as constant_lr_schedule,
+    cyclic_momentum_schedule as cyclic_momentum_schedule,
+    cyclic_schedule as cyclic_schedule,
+    exponential_schedule as exponential_schedule,
+    linear_lr_schedule as linear_lr_schedule,
+    polynomial_schedule as polynomial_schedule,
+)
+from ._finder import LRRangeTestResult as LRRangeTestResult, lr_range_test as lr_range_test
+from ._huggingface import get_schedule as get_schedule
 from ._hyperparams import hyperparams as hyperparams
 from ._inject import ScheduledState as ScheduledState, scheduled as scheduled
-from ._finder import LRRangeTestResult as LRRangeTestResult, lr_range_test as lr_range_test
+from ._onecycle import (
+    onecycle_momentum_schedule as onecycle_momentum_schedule,
+    onecycle_schedule as onecycle_schedule,
+)
 from ._optimizer import SGD as SGD, SGDState as SGDState
 from ._plateau import (
     ReduceLROnPlateauState as ReduceLROnPlateauState,
@@ -26,14 +54,6 @@ from ._scheduler import (
     OneCycleLR as OneCycleLR,
     ReduceLROnPlateau as ReduceLROnPlateau,
     StepLR as StepLR,
-)
-from ._deepspeed import (
-    deepspeed_onecycle_momentum_schedule as deepspeed_onecycle_momentum_schedule,
-    deepspeed_onecycle_schedule as deepspeed_onecycle_schedule,
-)
-from ._onecycle import (
-    onecycle_momentum_schedule as onecycle_momentum_schedule,
-    onecycle_schedule as onecycle_schedule,
 )
 from ._transforms import onecycle_adamw as onecycle_adamw, onecycle_sgd as onecycle_sgd
 
@@ -70,4 +90,18 @@ __all__ = [
     "deepspeed_onecycle_schedule",
     "onecycle_momentum_schedule",
     "onecycle_schedule",
+    "from_deepspeed_config",
+    "DeepSpeedSchedules",
+    "get_schedule",
+    "exponential_schedule",
+    "polynomial_schedule",
+    "linear_lr_schedule",
+    "constant_lr_schedule",
+    "cyclic_schedule",
+    "cyclic_momentum_schedule",
+    "ExponentialLR",
+    "PolynomialLR",
+    "LinearLR",
+    "ConstantLR",
+    "CyclicLR",
 ]

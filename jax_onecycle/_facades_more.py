@@ -1,0 +1,225 @@
+"""braintools-named facades over `_family_more`: ExponentialLR to CyclicLR.
+
+Each is a `ScheduleFacade` (``_scheduler``): ``last_epoch`` in an int32 State, the curve a
+pure schedule per parameter group, usable as ``SGD(lr=...)``. Arguments are checked under the
+facade's own name and spelling. ``CyclicLR`` follows PyTorch where braintools 0.3 is broken
+(its ``CyclicLR`` ignores ``step_size_down``) and, with ``cycle_momentum=True``, drives the
+momentum of an ``SGD`` built on it, as ``OneCycleLR`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+from . import _family_more as fm, _validate
+from ._scheduler import ScheduleFacade, _as_list, _per_group
+
+__all__ = ["ExponentialLR", "PolynomialLR", "LinearLR", "ConstantLR", "CyclicLR"]
+
+
+class ExponentialLR(ScheduleFacade):
+    """braintools' ``ExponentialLR`` on `exponential_schedule`: ``base_lr * gamma ** epoch``.
+
+    Args:
+      base_lr: initial learning rate, or a list (one per parameter group).
+      gamma: decay per ``step()``, in (0, 1].
+      last_epoch: starting epoch (to resume).
+
+    Examples:
+      >>> sched = ExponentialLR(base_lr=1.0, gamma=0.5)
+      >>> sched.step(); sched.step()
+      >>> sched.get_last_lr(), [sched(e).item() for e in range(3)]
+      ([0.25], [1.0, 0.5, 0.25])
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(self, base_lr: Any = 1e-3, gamma: float = 0.95, last_epoch: int = 0):
+        fn = "ExponentialLR"
+        super().__init__(
+            _per_group(fn, "base_lr", base_lr, lambda b: fm._exponential(fn, b, gamma, 1)),
+            last_epoch,
+        )
+        self.gamma = gamma
+
+
+class PolynomialLR(ScheduleFacade):
+    """braintools' ``PolynomialLR`` on `polynomial_schedule`.
+
+    ``base_lr * (1 - min(epoch, total_iters) / total_iters) ** power``.
+
+    Args:
+      base_lr: initial learning rate, or a list (one per parameter group).
+      total_iters: epochs of the decay.
+      power: exponent of the decay (>= 0).
+      last_epoch: starting epoch (to resume).
+
+    Examples:
+      >>> sched = PolynomialLR(base_lr=1.0, total_iters=2)
+      >>> [sched(e).item() for e in range(4)]
+      [1.0, 0.5, 0.0, 0.0]
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(
+        self, base_lr: Any = 1e-3, total_iters: int = 5, power: float = 1.0, last_epoch: int = 0
+    ):
+        fn = "PolynomialLR"
+        super().__init__(
+            _per_group(
+                fn, "base_lr", base_lr, lambda b: fm._polynomial(fn, b, total_iters, power, 1)
+            ),
+            last_epoch,
+        )
+        self.total_iters, self.power = total_iters, power
+
+
+class LinearLR(ScheduleFacade):
+    """braintools' ``LinearLR`` on `linear_lr_schedule`: factor ``start_factor`` to ``end_factor``.
+
+    Args:
+      base_lr: learning rate the factors multiply, or a list (one per parameter group).
+      start_factor: factor at epoch 0, in (0, 1].
+      end_factor: factor from ``total_iters`` on, in [0, 1].
+      total_iters: epochs of the ramp (>= 1).
+      last_epoch: starting epoch (to resume).
+
+    Examples:
+      >>> sched = LinearLR(base_lr=1.0, start_factor=0.5, total_iters=2)
+      >>> [sched(e).item() for e in range(4)]
+      [0.5, 0.75, 1.0, 1.0]
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(
+        self,
+        base_lr: Any = 1e-3,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = 0,
+    ):
+        fn = "LinearLR"
+        super().__init__(
+            _per_group(
+                fn,
+                "base_lr",
+                base_lr,
+                lambda b: fm._linear(fn, b, start_factor, end_factor, total_iters, 1),
+            ),
+            last_epoch,
+        )
+        self.start_factor, self.end_factor = start_factor, end_factor
+        self.total_iters = total_iters
+
+
+class ConstantLR(ScheduleFacade):
+    """braintools' ``ConstantLR`` on `constant_lr_schedule`: ``factor * base_lr``, then ``base_lr``.
+
+    Args:
+      base_lr: learning rate after ``total_iters`` epochs, or a list (one per group).
+      factor: multiplier before that, in [0, 1].
+      total_iters: epochs at the reduced rate (>= 1).
+      last_epoch: starting epoch (to resume).
+
+    Examples:
+      >>> sched = ConstantLR(base_lr=1.0, factor=0.5, total_iters=2)
+      >>> [sched(e).item() for e in range(4)]
+      [0.5, 0.5, 1.0, 1.0]
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(
+        self,
+        base_lr: Any = 1e-3,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = 0,
+    ):
+        fn = "ConstantLR"
+        super().__init__(
+            _per_group(
+                fn, "base_lr", base_lr, lambda b: fm._constant(fn, b, factor, total_iters, 1)
+            ),
+            last_epoch,
+        )
+        self.factor, self.total_iters = factor, total_iters
+
+
+class CyclicLR(ScheduleFacade):
+    """braintools' ``CyclicLR`` (PyTorch's curve) on `cyclic_schedule`, stepped per batch.
+
+    Cycles each group's rate between ``base_lr`` and ``max_lr`` (triangular, triangular2,
+    exp_range or ``scale_fn``). With ``cycle_momentum=True`` an ``SGD`` built on it cycles
+    its momentum between ``max_momentum`` and ``base_momentum``, opposite to the rate
+    (`cyclic_momentum_schedule`), overriding ``SGD``'s ``momentum=`` as PyTorch does.
+    Unlike braintools 0.3, ``step_size_down`` is honoured.
+
+    Args:
+      base_lr: lower learning rate, or a list (one per parameter group).
+      max_lr: upper learning rate, or a list (one per group, or one for all).
+      step_size_up: batches of the rising half.
+      step_size_down: batches of the falling half (default ``step_size_up``).
+      mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+      gamma: ``exp_range``'s decay per batch.
+      scale_fn: custom amplitude scaling of the cycle or batch (``jnp`` operations).
+      scale_mode: ``"cycle"`` or ``"iterations"``.
+      last_epoch: starting batch (to resume).
+      cycle_momentum: also cycle the momentum of an ``SGD`` built on this scheduler.
+      base_momentum: momentum at the rate's peak.
+      max_momentum: momentum at the rate's trough.
+
+    Examples:
+      >>> sched = CyclicLR(base_lr=0.0, max_lr=1.0, step_size_up=2, cycle_momentum=True)
+      >>> sched.step()
+      >>> sched.get_last_lr(), round(float(sched.current_momentum()), 3)
+      ([0.5], 0.85)
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(
+        self,
+        base_lr: Any = 1e-3,
+        max_lr: Any = 1e-2,
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[jax.Array], Any] | None = None,
+        scale_mode: str = "cycle",
+        last_epoch: int = 0,
+        *,
+        cycle_momentum: bool = False,
+        base_momentum: float = 0.8,
+        max_momentum: float = 0.9,
+    ):
+        fn = "CyclicLR"
+        lows = _per_group(fn, "base_lr", base_lr, lambda b: _validate.rate(fn, "base_lr", b))
+        highs = _per_group(fn, "max_lr", max_lr, lambda m: _validate.rate(fn, "max_lr", m))
+        if len(highs) == 1:
+            highs = highs * len(lows)
+        if len(highs) != len(lows):
+            raise ValueError(
+                f"{fn}: `max_lr` must be a float or one per group ({len(lows)}), got {max_lr!r}."
+            )
+        shape = (step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
+        schedules = [fm._cyclic(fn, lo, hi, *shape) for lo, hi in zip(lows, highs)]
+        momentum = None
+        if _validate.boolean(fn, "cycle_momentum", cycle_momentum):
+            low, high = _validate.momentum_range(
+                fn, "base_momentum", base_momentum, "max_momentum", max_momentum
+            )
+            momentum = fm._cyclic(fn, high, low, *shape)
+        super().__init__(schedules, last_epoch, momentum)
+        self.max_lrs = list(_as_list(fn, "max_lr", max_lr))
+        self.step_size_up, self.step_size_down = step_size_up, step_size_down
+        self.mode, self.gamma, self.scale_mode = mode, gamma, scale_mode
+        self.cycle_momentum = cycle_momentum
+        self.base_momentum, self.max_momentum = base_momentum, max_momentum
