@@ -337,8 +337,11 @@ class StepLR(ScheduleFacade):
 
     def __init__(self, base_lr: Any = 1e-3, step_size: int = 30, gamma: float = 0.1,
                  last_epoch: int = 0):
-        super().__init__(_per_group("StepLR", "base_lr", base_lr,
-                                    lambda b: step_schedule(b, step_size, gamma)), last_epoch)
+        fn = "StepLR"  # checked here, so errors name the facade and its own spelling
+        size = _validate.step_count(fn, "step_size", step_size)
+        factor = _validate.fraction(fn, "gamma", gamma, allow_one=True)
+        super().__init__(_per_group(fn, "base_lr", base_lr,
+                                    lambda b: step_schedule(b, size, factor)), last_epoch)
         self.step_size, self.gamma = step_size, gamma
 
 
@@ -361,8 +364,11 @@ class MultiStepLR(ScheduleFacade):
 
     def __init__(self, base_lr: Any = 1e-3, milestones: Sequence[int] = (30, 60, 90),
                  gamma: float = 0.1, last_epoch: int = 0):
-        super().__init__(_per_group("MultiStepLR", "base_lr", base_lr,
-                                    lambda b: multistep_schedule(b, milestones, gamma)),
+        fn = "MultiStepLR"
+        marks = _validate.milestones(fn, "milestones", milestones)
+        factor = _validate.fraction(fn, "gamma", gamma, allow_one=True)
+        super().__init__(_per_group(fn, "base_lr", base_lr,
+                                    lambda b: multistep_schedule(b, marks, factor)),
                          last_epoch)
         self.milestones, self.gamma = list(milestones), gamma
 
@@ -420,9 +426,13 @@ class CosineAnnealingWarmRestarts(ScheduleFacade):
 
     def __init__(self, base_lr: Any = 1e-3, T_0: int = 10, T_mult: int = 1,
                  eta_min: float = 0.0, last_epoch: int = 0):
+        fn = "CosineAnnealingWarmRestarts"
+        t_0 = _validate.step_count(fn, "T_0", T_0)
+        t_mult = _validate.step_count(fn, "T_mult", T_mult)
+        _validate.learning_rate(fn, "eta_min", eta_min)
         super().__init__(
-            _per_group("CosineAnnealingWarmRestarts", "base_lr", base_lr,
-                       lambda b: cosine_warm_restarts_schedule(b, T_0, T_mult, eta_min)),
+            _per_group(fn, "base_lr", base_lr,
+                       lambda b: cosine_warm_restarts_schedule(b, t_0, t_mult, eta_min)),
             last_epoch,
         )
         self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min

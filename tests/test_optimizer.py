@@ -282,11 +282,15 @@ def test_data_parallel_update_on_eight_devices_keeps_sharding_and_matches_one_de
             for _ in range(5):
                 step(xb, yb)
                 sched.step()
-            return {k: s.value for k, s in params.items()}
+            return {k: s.value for k, s in params.items()}, opt
 
-        sharded, single = run(True), run(False)
+        (sharded, opt), (single, _) = run(True), run(False)
         for w in jax.tree.leaves(sharded):
             assert len(w.sharding.device_set) == 8, w.sharding
+        before = [leaf.sharding for leaf in jax.tree.leaves(opt.opt_state.value)]
+        opt.load_state_dict(opt.state_dict())  # restored with the sharding it replaces
+        after = [leaf.sharding for leaf in jax.tree.leaves(opt.opt_state.value)]
+        assert after == before and any(len(s.device_set) == 8 for s in after), after
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
                      sharded, single)
         print("OK")
@@ -361,3 +365,159 @@ def test_adding_a_group_keeps_the_momentum_buffers_and_the_step_count(clip):
     jax.tree.map(np.testing.assert_array_equal, joined, alone)
     assert opt.step_count == 3
     assert opt.state_dict()["step_count"] == 3
+
+
+# ---- reliability: dtypes, registration, groups, gradients, checkpoints ------------------
+
+
+def _jit_step(opt, states, traces=None):
+    @brainstate.transform.jit
+    def step():
+        if traces is not None:
+            traces.append(1)
+        opt.update({k: jnp.ones_like(s.value) for k, s in states.items()})
+
+    return step
+
+
+def test_mixed_float32_and_bf16_weights_compile_once_and_keep_their_buffer_dtypes():
+    states = {"f32": brainstate.ParamState(jnp.ones(3, jnp.float32)),
+              "bf16": brainstate.ParamState(jnp.ones(3, jnp.bfloat16))}
+    opt = jo.SGD(lr=jo.onecycle_schedule(0.1, 10), momentum=0.9)
+    opt.register_trainable_weights(states)
+    traces = []
+    step = _jit_step(opt, states, traces)
+    for _ in range(4):
+        step()
+    assert len(traces) == 1
+    trace = opt.opt_state.value.groups[0].inner_state[0].trace
+    assert trace["f32"].dtype == jnp.float32 and trace["bf16"].dtype == jnp.bfloat16
+    assert states["bf16"].value.dtype == jnp.bfloat16
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+def test_half_precision_weights_get_float32_hyperparameters(dtype):
+    w = brainstate.ParamState(jnp.ones(2, dtype))
+    opt = jo.SGD(lr=1e-7, momentum=0.85)
+    opt.register_trainable_weights({"w": w})
+    opt.update({"w": jnp.ones(2, dtype)})
+    hp = jo.hyperparams(opt)
+    assert hp["learning_rate"].dtype == jnp.float32 and hp["momentum"].dtype == jnp.float32
+    assert float(hp["momentum"]) == float(np.float32(0.85))  # not bf16's 0.8516
+    assert float(hp["learning_rate"]) == float(np.float32(1e-7))  # not f16's 1.19e-7
+    assert opt.current_momentum == pytest.approx(0.85, rel=1e-7)
+
+
+def test_registering_the_same_weights_again_after_compiling_loses_nothing():
+    model = brainstate.nn.Linear(3, 2)
+    ws = model.states(brainstate.ParamState)
+    opt = jo.SGD(0.1, momentum=0.9)
+    opt.register_trainable_weights(ws)
+
+    @brainstate.transform.jit
+    def step(x):
+        opt.update(brainstate.transform.grad(lambda: (model(x) ** 2).sum(), ws)())
+
+    for _ in range(3):
+        step(jnp.ones((1, 3)))
+    saved = opt.state_dict()
+    opt.register_trainable_weights(ws)  # a re-run notebook cell
+    assert opt.step_count == 3
+    for _ in range(3):
+        step(jnp.ones((1, 3)))
+    assert opt.step_count == 6
+    assert opt.state_dict()["step_count"] == 6
+    assert any(not np.array_equal(v, opt.state_dict()["opt_state"][k])
+               for k, v in saved["opt_state"].items())
+
+
+def test_registering_other_weights_merges_them_into_group_zero_as_braintools_does():
+    a, b = brainstate.ParamState(jnp.ones(2)), brainstate.ParamState(jnp.ones(2))
+    opt = jo.SGD(0.1, momentum=0.9)
+    opt.register_trainable_weights({"a": a})
+    opt.update({"a": jnp.ones(2)})
+    opt.register_trainable_weights({"b": b})
+    opt.update({"a": jnp.ones(2), "b": jnp.ones(2)})
+    np.testing.assert_allclose(a.value, 1 - 0.1 - 0.1 * 1.9)  # a's momentum buffer was kept
+    np.testing.assert_allclose(b.value, 1 - 0.1)
+    assert opt.step_count == 2
+    with pytest.raises(ValueError, match=r"key 'a' is already registered with another State"):
+        opt.register_trainable_weights({"a": brainstate.ParamState(jnp.ones(2))})
+
+
+def test_one_weight_in_two_groups_or_twice_in_one_is_refused():
+    w = brainstate.ParamState(jnp.ones(2))
+    opt = jo.SGD(0.1)
+    opt.register_trainable_weights({"a": w})
+    with pytest.raises(ValueError, match=r"appear in more than one parameter group.*'b'.*'a'"):
+        opt.add_param_group({"b": w}, lr=0.5)
+    with pytest.raises(ValueError, match=r"appear in more than one parameter group"):
+        jo.SGD(0.1).register_trainable_weights([w, w])
+    opt.update({"a": jnp.ones(2)})
+    np.testing.assert_allclose(w.value, 0.9)  # one step, not two
+
+
+def test_a_gradient_of_the_wrong_shape_is_refused_eagerly_and_under_jit():
+    w = brainstate.ParamState(jnp.ones((3, 1)))
+    opt = jo.SGD(0.1)
+    opt.register_trainable_weights({"w": w})
+    match = r"`grads\['w'\]` has shape \(3,\), but the weight has shape \(3, 1\)"
+    with pytest.raises(ValueError, match=match):
+        opt.update({"w": jnp.ones(3)})
+    with pytest.raises(ValueError, match=match):
+        brainstate.transform.jit(lambda: opt.update({"w": jnp.ones(3)}))()
+    assert w.value.shape == (3, 1)
+
+
+def test_tx_is_the_optax_transformation_from_construction_on():
+    opt = jo.SGD(0.1, momentum=0.9)
+    params = {"w": jnp.ones(2)}
+    state = opt.tx.init(params)
+    updates, state = opt.tx.update({"w": jnp.ones(2)}, state, params)
+    np.testing.assert_allclose(updates["w"], -0.1)
+    assert int(state.count) == 1
+
+
+def _trained(din=3, steps=2):
+    model = _model(din=din)
+    opt = jo.SGD(lr=0.1, momentum=0.9)
+    opt.register_trainable_weights(model.states(brainstate.ParamState))
+    step = _grad_step(model, opt)
+    for _ in range(steps):
+        step(jnp.ones(din))
+    return opt
+
+
+@pytest.mark.parametrize("broken, match", [
+    (lambda d: {}, r"exactly the keys"),
+    (lambda d: None, r"a dict made by SGD.state_dict"),
+    (lambda d: {**d, "extra": 1}, r"exactly the keys"),
+    (lambda d: {**d, "opt_state": {**d["opt_state"], ".groups[9]": np.ones(2)}},
+     r"entries this optimizer does not have: .groups\[9\]"),
+    (lambda d: {**d, "opt_state": {k: "text" for k in d["opt_state"]}},
+     r"must be a real numeric array"),
+    (lambda d: {**d, "opt_state": {k: v * np.nan for k, v in d["opt_state"].items()}},
+     r"NaN or infinite"),
+    (lambda d: {**d, "step_count": 5}, r"step_count'\]` is 5 but the saved optimizer count is 2"),
+    (lambda d: {**d, "step_count": -1}, r"step_count'\]` must be an integer"),
+])
+def test_a_state_dict_that_does_not_fit_is_refused_whole(broken, match):
+    opt = _trained()
+    before = opt.state_dict()
+    with pytest.raises((ValueError, TypeError), match=match):
+        opt.load_state_dict(broken(before))
+    after = opt.state_dict()
+    assert after["step_count"] == before["step_count"]
+    for k, v in before["opt_state"].items():
+        np.testing.assert_array_equal(after["opt_state"][k], v)
+
+
+def test_a_bigger_models_state_dict_is_refused():
+    small, big = _trained(din=3), _trained(din=5)
+    with pytest.raises(ValueError, match=r"does not fit this optimizer.*has shape"):
+        small.load_state_dict(big.state_dict())
+
+
+def test_sgd_pickling_points_to_state_dict():
+    with pytest.raises(TypeError, match=r"state_dict\(\)"):
+        pickle.dumps(_trained())

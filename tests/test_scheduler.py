@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import reference
 
 import jax_onecycle as jo
 
@@ -22,8 +23,9 @@ def test_get_lr_follows_the_pure_schedule_step_by_step():
         sched.step()
 
 
+@pytest.mark.live
 def test_get_lr_equals_braintools_onecycle():
-    braintools = pytest.importorskip("braintools")
+    braintools = reference("braintools")
     ours = jo.OneCycleLR(max_lr=[0.1, 0.3], total_steps=17, pct_start=0.25,
                          anneal_strategy="linear")
     ref = braintools.optim.OneCycleLR(max_lr=[0.1, 0.3], total_steps=17, pct_start=0.25,
@@ -99,9 +101,10 @@ FAMILY = {
 }
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("name", sorted(FAMILY))
 def test_family_facade_follows_braintools_step_by_step(name):
-    braintools = pytest.importorskip("braintools")
+    braintools = reference("braintools")
     ours = getattr(jo, name)(base_lr=[0.1, 0.5], **FAMILY[name])
     ref = getattr(braintools.optim, name)(base_lr=[0.1, 0.5], **FAMILY[name])
     for _ in range(25):  # well past T_max: braintools holds eta_min, so do we
@@ -132,7 +135,7 @@ def _plateau_cases():
     import json
     import pathlib
 
-    path = pathlib.Path(__file__).parent / "golden" / "family.json"
+    path = pathlib.Path(__file__).parent / "golden" / "plateau.json"
     return json.loads(path.read_text())["plateau_cases"]
 
 
@@ -198,8 +201,8 @@ def test_reduce_on_plateau_drops_the_rate_inside_one_compiled_step():
          r"`min_lr`"),
         (lambda: jo.StepLR(0.1, step_size=0), ValueError, r"`step_size`.*0"),
         (lambda: jo.MultiStepLR(0.1, milestones=[5, 2]), ValueError, r"`milestones`"),
-        (lambda: jo.CosineAnnealingLR(0.1, T_max=0), ValueError, r"`t_max`.*0"),
-        (lambda: jo.CosineAnnealingWarmRestarts(0.1, T_0=2, T_mult=0), ValueError, r"`t_mult`"),
+        (lambda: jo.CosineAnnealingLR(0.1, T_max=0), ValueError, r"^CosineAnnealingLR: `T_max`.*0"),
+        (lambda: jo.CosineAnnealingWarmRestarts(0.1, T_0=2, T_mult=0), ValueError, r"`T_mult`"),
         (lambda: jo.StepLR(float("nan")), ValueError, r"`base_lr`"),
     ],
 )
@@ -239,3 +242,80 @@ def test_stepping_on_the_host_and_inside_jit_mixed_never_recompiles():
     pure = jo.onecycle_schedule(0.1, 20)
     np.testing.assert_allclose(used, pure(jnp.arange(8)), rtol=1e-6)
     np.testing.assert_allclose(weight.value, -float(jnp.sum(pure(jnp.arange(8)))), rtol=1e-5)
+
+
+# ---- reliability: counters, state dicts, pickling, groups, names ------------------------
+
+
+@pytest.mark.parametrize("bad, exc", [("30", TypeError), (-5, ValueError), (2.7, TypeError),
+                                      (True, TypeError), (2**31, ValueError)])
+def test_a_bad_step_or_last_epoch_is_refused_by_name(bad, exc):
+    sched = jo.OneCycleLR(max_lr=0.1, total_steps=10)
+    with pytest.raises(exc, match=r"OneCycleLR.step: `epoch` must be an integer"):
+        sched.step(bad)
+    with pytest.raises(exc, match=r"OneCycleLR: `last_epoch` must be an integer"):
+        sched.last_epoch = bad
+    assert sched.last_epoch == 0
+    with pytest.raises(TypeError, match=r"OneCycleLR: `last_epoch`"):
+        sched.last_epoch = 7.9
+
+
+def test_the_counter_saturates_at_the_int32_limit_eagerly_and_under_jit():
+    top = 2**31 - 1
+    for jitted in (False, True):
+        sched = jo.OneCycleLR(max_lr=0.1, total_steps=100, last_epoch=top)
+        final = sched.get_last_lr()[0]
+        (brainstate.transform.jit(sched.step) if jitted else sched.step)()
+        assert sched.last_epoch == top
+        assert sched.get_last_lr()[0] == final  # never back to the initial rate
+
+
+def test_load_state_dict_refuses_what_does_not_fit_whole():
+    sched = jo.OneCycleLR(max_lr=0.1, total_steps=10, last_epoch=3)
+    plateau = jo.ReduceLROnPlateau(0.1)
+    for bad in ({}, {"last_epoch": 2, "extra": 1}, plateau.state_dict(), {"last_epoch": -1},
+                {"last_epoch": "3"}, None):
+        with pytest.raises((ValueError, TypeError), match=r"OneCycleLR.load_state_dict"):
+            sched.load_state_dict(bad)
+        assert sched.last_epoch == 3
+    sched.load_state_dict({"last_epoch": 7})
+    assert sched.last_epoch == 7
+
+
+@pytest.mark.parametrize("make", [
+    lambda: jo.OneCycleLR(max_lr=[0.1, 0.2], total_steps=10, cycle_momentum=True),
+    lambda: jo.StepLR(base_lr=0.1, step_size=2),
+    lambda: jo.CosineAnnealingWarmRestarts(base_lr=0.1, T_0=3, T_mult=2),
+], ids=["onecycle", "step", "warm-restarts"])
+def test_schedulers_pickle_with_their_counter(make):
+    sched = make()
+    for _ in range(4):
+        sched.step()
+    clone = pickle.loads(pickle.dumps(sched))
+    assert type(clone) is type(sched) and clone.last_epoch == 4
+    assert clone.get_last_lr() == sched.get_last_lr()
+
+
+def test_a_numpy_array_of_max_lrs_gives_one_group_each():
+    sched = jo.OneCycleLR(max_lr=np.array([0.1, 0.2]), total_steps=10)
+    assert len(sched.get_lr()) == 2
+    a, b = brainstate.ParamState(jnp.ones(2)), brainstate.ParamState(jnp.ones(2))
+    opt = jo.SGD(lr=sched)
+    opt.register_trainable_weights({"a": a})
+    opt.add_param_group({"b": b})
+    opt.update({"a": jnp.ones(2), "b": jnp.ones(2)})
+    np.testing.assert_allclose(1 - b.value, 2 * (1 - a.value), rtol=1e-6)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: jo.CosineAnnealingLR(T_max=0), r"^CosineAnnealingLR: `T_max`"),
+    (lambda: jo.StepLR(step_size=0), r"^StepLR: `step_size`"),
+    (lambda: jo.StepLR(gamma=2.0), r"^StepLR: `gamma`"),
+    (lambda: jo.MultiStepLR(milestones=[3, 1]), r"^MultiStepLR: `milestones`"),
+    (lambda: jo.CosineAnnealingWarmRestarts(T_0=0), r"^CosineAnnealingWarmRestarts: `T_0`"),
+    (lambda: jo.CosineAnnealingWarmRestarts(T_mult=0), r"^CosineAnnealingWarmRestarts: `T_mult`"),
+    (lambda: jo.OneCycleLR(max_lr=0.1, total_steps=2**31), r"^OneCycleLR: `total_steps`"),
+])
+def test_facade_errors_name_the_facade_and_its_own_spelling(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
