@@ -1,5 +1,7 @@
 """One-cycle (super-convergence) training for JAX: pure schedules and compiled optimizers."""
 
+from importlib import metadata as _metadata
+
 from ._deepspeed import (
     deepspeed_onecycle_momentum_schedule as deepspeed_onecycle_momentum_schedule,
     deepspeed_onecycle_schedule as deepspeed_onecycle_schedule,
@@ -57,9 +59,15 @@ from ._scheduler import (
 )
 from ._transforms import onecycle_adamw as onecycle_adamw, onecycle_sgd as onecycle_sgd
 
-__version__ = "0.1.0"
+from . import family as family
+
+try:
+    __version__ = _metadata.version("jax-onecycle")
+except _metadata.PackageNotFoundError:  # imported from a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
+    "family",
     "SGD",
     "SGDState",
     "LRScheduler",

@@ -95,6 +95,8 @@ class DeepSpeedSchedules(NamedTuple):
     momentum: optax.Schedule | None
 
 
+DeepSpeedSchedules.__module__ = "jax_onecycle"
+
 # ---- shapes DeepSpeed needs beyond the engine's -------------------------------------------
 
 
