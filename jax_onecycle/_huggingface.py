@@ -131,8 +131,11 @@ def _key(key: str) -> str:
     return f'scheduler_specific_kwargs["{key}"]'
 
 
-def _steps(name: str, warmup: Any, total: Any) -> tuple[int | None, int | None]:
-    """Validate the step counts given; require those the name needs (as Hugging Face does)."""
+def _steps(name: str, warmup: Any, total: Any) -> tuple[int, int | None]:
+    """Validate the step counts given; require those the name needs (as Hugging Face does).
+
+    ``constant`` ignores ``num_warmup_steps`` (0 when None), as Hugging Face does.
+    """
     if warmup is not None:
         warmup = _validate.step_count(_FN, "num_warmup_steps", warmup, minimum=0)
     if total is not None:
@@ -148,7 +151,7 @@ def _steps(name: str, warmup: Any, total: Any) -> tuple[int | None, int | None]:
                 f"{_FN}: `num_warmup_steps` must be {bound} `num_training_steps` = {total} for "
                 f"{name!r}, got {warmup}."
             )
-    return warmup, total
+    return (0 if warmup is None else warmup), total
 
 
 def _segment(
@@ -267,11 +270,6 @@ def _wsd(lr: Any, w: int, n: int | None, kw: dict[str, Any]) -> optax.Schedule:
         raise ValueError(f"{_FN}: 'warmup_stable_decay' requires `{_key('num_decay_steps')}`.")
     d = _validate.step_count(_FN, _key("num_decay_steps"), kw["num_decay_steps"], minimum=0)
     stable = kw.get("num_stable_steps")
-    if stable is None and n is None:
-        raise ValueError(
-            f"{_FN}: 'warmup_stable_decay' requires `num_training_steps` or "
-            f"`{_key('num_stable_steps')}`, got neither."
-        )
     if stable is not None:
         stable = _validate.step_count(_FN, _key("num_stable_steps"), stable, minimum=0)
         if n is not None and w + stable + d != n:
@@ -279,12 +277,18 @@ def _wsd(lr: Any, w: int, n: int | None, kw: dict[str, Any]) -> optax.Schedule:
                 f"{_FN}: `num_training_steps` = {n} disagrees with num_warmup_steps + "
                 f"num_stable_steps + num_decay_steps = {w} + {stable} + {d}; give one of them."
             )
+    elif n is None:
+        raise ValueError(
+            f"{_FN}: 'warmup_stable_decay' requires `num_training_steps` or "
+            f"`{_key('num_stable_steps')}`, got neither."
+        )
     elif n - w - d < 0:
         raise ValueError(
             f"{_FN}: `num_training_steps` = {n} must be >= num_warmup_steps + num_decay_steps "
             f"= {w} + {d} for 'warmup_stable_decay'."
         )
-    stable = n - w - d if stable is None else stable
+    else:
+        stable = n - w - d
     options = {
         k: kw[k] for k in ("warmup_type", "decay_type", "min_lr_ratio", "num_cycles") if k in kw
     }
@@ -339,22 +343,25 @@ def get_schedule(
     kw = _kwargs(name, scheduler_specific_kwargs)
     w, n = _steps(name, num_warmup_steps, num_training_steps)
     lr = _validate.rate(_FN, "base_lr", base_lr)
+    if name == "warmup_stable_decay":
+        return _wsd(lr, w, n, kw)
+    total = 0 if n is None else n  # given (checked above) for every name below that uses it
     if name == "linear":
-        return linear_schedule_with_warmup(lr, w, n)
+        return linear_schedule_with_warmup(lr, w, total)
     if name == "cosine":
-        return cosine_schedule_with_warmup(lr, w, n, _cycles(kw, 0.5))
+        return cosine_schedule_with_warmup(lr, w, total, _cycles(kw, 0.5))
     if name == "constant":
         return _curves.build([_segment(0, 0.0, math.inf, lr, lr, _curves.constant)], None)
     if name == "constant_with_warmup":
         return constant_schedule_with_warmup(lr, w)
     if name == "cosine_with_restarts":
-        return _restarts(lr, w, n, kw)
+        return _restarts(lr, w, total, kw)
     if name == "polynomial":
-        return _polynomial(lr, w, n, kw)
+        return _polynomial(lr, w, total, kw)
     if name == "inverse_sqrt":
         return _inverse_sqrt_schedule(lr, w, kw)
     if name == "cosine_with_min_lr":
-        return _cosine_min(lr, w, n, kw)
+        return _cosine_min(lr, w, total, kw)
     if name == "cosine_warmup_with_min_lr":
-        return _cosine_warmup_min(lr, w, n, kw)
-    return _wsd(lr, w, n, kw)
+        return _cosine_warmup_min(lr, w, total, kw)
+    raise AssertionError(name)  # unreachable: every name is handled above
