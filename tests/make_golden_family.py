@@ -23,10 +23,10 @@ Conventions (see ``tests/golden/FAMILY_NOTES.md`` for the observed quirks):
   listed in the case's ``known_reference_bug_steps`` with the exact SGDR value in
   ``exact_values_at_bug_steps``; ``values`` keeps what PyTorch gives.
 
-* ``plateau_cases[*].values[k]`` is the lr right after
-  ``sched.step(metrics[k])`` at the end of epoch k.
+* ReduceLROnPlateau's golden values come from ``tests/make_golden_plateau.py``
+  (``tests/golden/plateau.json``).
 
-The script is deterministic (fixed numpy seeds, no randomness elsewhere) and
+The script is deterministic (no randomness) and
 can be re-run at any time:  ``python tests/make_golden_family.py``.
 """
 
@@ -37,7 +37,6 @@ import math
 import os
 from fractions import Fraction
 
-import numpy as np
 import torch
 import transformers
 from torch.optim import lr_scheduler as tls
@@ -403,100 +402,6 @@ def hf_wsd_cases() -> list[dict]:
     return cases
 
 
-# --------------------------------------------------------------------------- torch: ReduceLROnPlateau
-
-
-def _plateau_kwargs(**over) -> dict:
-    kw = {
-        "lr": 0.1,
-        "mode": "min",
-        "factor": 0.1,
-        "patience": 10,
-        "threshold": 1e-4,
-        "threshold_mode": "rel",
-        "cooldown": 0,
-        "min_lr": 0.0,
-        "eps": 1e-8,
-    }
-    for k, v in over.items():
-        assert k in kw, k
-        kw[k] = v
-    return kw
-
-
-def _run_plateau(kw: dict, metrics: list[float]) -> list[float]:
-    opt = _make_opt(kw["lr"])
-    sched = tls.ReduceLROnPlateau(
-        opt,
-        mode=kw["mode"],
-        factor=kw["factor"],
-        patience=kw["patience"],
-        threshold=kw["threshold"],
-        threshold_mode=kw["threshold_mode"],
-        cooldown=kw["cooldown"],
-        min_lr=kw["min_lr"],
-        eps=kw["eps"],
-    )
-    values = []
-    for m in metrics:
-        opt.step()
-        sched.step(m)
-        values.append(_lr(opt))
-    return values
-
-
-def reduce_on_plateau_cases() -> list[dict]:
-    def noisy_decay(seed, n, start=1.0, rate=0.08, floor=0.3, noise=0.05):
-        rng = np.random.default_rng(seed)
-        t = np.arange(n)
-        return [float(v) for v in floor + (start - floor) * np.exp(-rate * t) + noise * rng.standard_normal(n)]
-
-    def noisy_rise(seed, n):
-        rng = np.random.default_rng(seed)
-        t = np.arange(n)
-        return [float(v) for v in 0.9 - 0.6 * np.exp(-0.1 * t) + 0.03 * rng.standard_normal(n)]
-
-    flat_after = [1.0 - 0.1 * k for k in range(5)] + [0.6] * 35  # improves 5 epochs then flat
-    specs = [
-        ("min_rel_basic", _plateau_kwargs(patience=3), flat_after),
-        ("min_rel_constant", _plateau_kwargs(patience=2, factor=0.5), [1.0] * 40),
-        ("min_abs_constant", _plateau_kwargs(patience=2, factor=0.5, threshold=0.0, threshold_mode="abs"), [0.7] * 30),
-        ("min_patience0", _plateau_kwargs(patience=0, factor=0.5), [1.0, 0.9, 0.95, 0.8, 0.8, 0.85, 0.7] + [0.7] * 25),
-        ("min_rel_noisy", _plateau_kwargs(patience=4, factor=0.5, threshold=1e-2), noisy_decay(0, 60)),
-        ("min_abs_noisy", _plateau_kwargs(patience=3, factor=0.3, threshold=0.02, threshold_mode="abs"),
-         noisy_decay(1, 60)),
-        ("max_rel_noisy", _plateau_kwargs(mode="max", patience=3, factor=0.5, threshold=1e-2), noisy_rise(2, 50)),
-        ("max_abs_noisy", _plateau_kwargs(mode="max", patience=2, factor=0.5, threshold=0.01, threshold_mode="abs"),
-         noisy_rise(3, 50)),
-        ("max_rel_constant", _plateau_kwargs(mode="max", patience=1, factor=0.5), [0.5] * 30),
-        # cooldown: best keeps improving during cooldown, then stalls
-        ("min_cooldown_best_improves", _plateau_kwargs(patience=2, factor=0.5, cooldown=3),
-         [1.0, 1.0, 1.0, 1.0, 0.9, 0.8, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.6] + [0.65] * 27),
-        ("min_cooldown_constant", _plateau_kwargs(patience=1, factor=0.5, cooldown=2), [1.0] * 40),
-        ("max_cooldown_noisy", _plateau_kwargs(mode="max", patience=2, factor=0.5, cooldown=4, threshold=1e-3),
-         noisy_rise(4, 50)),
-        # floor: min_lr reached and held
-        ("min_lr_floor", _plateau_kwargs(patience=1, factor=0.1, min_lr=1e-4), [1.0] * 30),
-        # eps: last reduction towards min_lr is smaller than eps -> skipped (lr never snaps to min_lr)
-        # (0.1 -> 0.05 -> 0.025 -> 0.0125, then max(0.00625, min_lr) is only 5e-9 below 0.0125)
-        ("eps_skip_near_min_lr", _plateau_kwargs(patience=1, factor=0.5, min_lr=0.012499995), [1.0] * 30),
-        # eps: geometric decay stops once lr*(1-factor) <= eps
-        ("eps_skip_small_lr", _plateau_kwargs(lr=1e-6, patience=0, factor=0.5, eps=1e-7), [1.0] * 30),
-        ("min_rel_negative_metrics", _plateau_kwargs(patience=2, factor=0.5, threshold=0.1),
-         [-1.0, -1.05, -1.08, -1.2, -1.25, -1.3, -1.3] + [-1.35 - 0.01 * k for k in range(25)]),
-        # rel mode with negative metrics: best * (1 - threshold) is *above* best, so a constant counts as better
-        ("min_rel_negative_constant", _plateau_kwargs(patience=1, factor=0.5), [-1.0] * 30),
-        ("min_patience0_cooldown2_noisy", _plateau_kwargs(patience=0, factor=0.5, cooldown=2, threshold=1e-3),
-         noisy_decay(6, 40)),
-        ("min_lr3e-4_noisy", _plateau_kwargs(lr=3e-4, patience=5, factor=0.2, min_lr=1e-6), noisy_decay(5, 60)),
-    ]
-    cases = []
-    for case_id, kw, metrics in specs:
-        values = _run_plateau(kw, metrics)
-        cases.append({"id": case_id, "kwargs": kw, "metrics": [float(m) for m in metrics], "values": values})
-    return cases
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -511,22 +416,20 @@ def main() -> None:
         + hf_constant_cases()
         + hf_wsd_cases()
     )
-    plateau = reduce_on_plateau_cases()
-    ids = [c["id"] for c in cases] + [c["id"] for c in plateau]
+    ids = [c["id"] for c in cases]
     assert len(ids) == len(set(ids)), "duplicate case ids"
-    for c in cases + plateau:
+    for c in cases:
         assert all(math.isfinite(v) for v in c["values"]), c["id"]
     doc = {
         "generated_by": "tests/make_golden_family.py",
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
         "cases": cases,
-        "plateau_cases": plateau,
     }
     os.makedirs(os.path.dirname(OUT_PATH), exist_ok=True)
     with open(OUT_PATH, "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
-    print(f"wrote {OUT_PATH}: {len(cases)} cases, {len(plateau)} plateau cases")
+    print(f"wrote {OUT_PATH}: {len(cases)} cases")
 
 
 if __name__ == "__main__":
