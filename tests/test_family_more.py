@@ -312,3 +312,13 @@ def test_live_braintools_cyclic_ignores_step_size_down_and_the_facade_follows_to
         theirs.step()
     _close(mine, ref(jnp.arange(16)))
     assert not np.allclose(broken, mine)  # braintools 0.3 descends in 2 steps, not 6
+
+
+def test_family_namespace_holds_the_same_objects_as_the_top_level():
+    from jax_onecycle import family
+
+    for name in family.__all__:
+        assert getattr(family, name) is getattr(jo, name), name
+    assert set(FACADES) | set(FUNCTIONS) | {"get_schedule", "from_deepspeed_config"} <= set(
+        family.__all__
+    )
