@@ -31,7 +31,8 @@ def _unwrap(value: Any) -> Any:
 def _children(node: Any) -> list[tuple[Any, bool, Any]]:
     """``(key, kept, child)`` for each child; ``kept`` is False for a named field."""
     if isinstance(node, tuple) and hasattr(node, "_fields"):
-        return [(f, False, getattr(node, f)) for f in node._fields if f != "hyperparams"]
+        fields: tuple[str, ...] = getattr(node, "_fields")
+        return [(f, False, getattr(node, f)) for f in fields if f != "hyperparams"]
     if isinstance(node, list | tuple):
         return [(i, True, c) for i, c in enumerate(node)]
     if isinstance(node, Mapping):

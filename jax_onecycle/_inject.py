@@ -41,7 +41,7 @@ class ScheduledState(NamedTuple):
       inner_state: the state of the optimizer ``factory`` built.
     """
 
-    count: jax.Array
+    count: jax.Array  # pyright: ignore[reportIncompatibleMethodOverride]
     hyperparams: dict[str, jax.Array]
     inner_state: Any
 
@@ -72,8 +72,9 @@ def _is_number(value: Any) -> bool:
 
 def _check(fn: str, factory: Any, hyperparams: Mapping[str, Any], static: set[str]) -> None:
     if not callable(factory):
-        _validate.fail(fn, "factory", "an optax optimizer factory such as optax.sgd", factory,
-                       TypeError)
+        _validate.fail(
+            fn, "factory", "an optax optimizer factory such as optax.sgd", factory, TypeError
+        )
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):  # a builtin without a signature: nothing to check
@@ -89,7 +90,7 @@ def _check(fn: str, factory: Any, hyperparams: Mapping[str, Any], static: set[st
     for name, value in hyperparams.items():
         if name in static or callable(value) or value is None:
             continue
-        if _is_number(value) and not isinstance(value, jax.core.Tracer):
+        if _is_number(value) and not _validate.is_tracer(value):
             as_float = float(np.asarray(value))
             if not (math.isfinite(as_float) and abs(as_float) <= _validate.F32_MAX):
                 _validate.fail(fn, name, "finite in float32 (|x| <= 3.4e38)", value)
@@ -141,15 +142,19 @@ def scheduled(
     fn = "scheduled"
     static = set(static_args) | {"mask"} & set(hyperparams)
     _check(fn, factory, hyperparams, static)
-    fixed = {k: v for k, v in hyperparams.items()
-             if k in static or not (callable(v) or _is_number(v))}
+    fixed = {
+        k: v for k, v in hyperparams.items() if k in static or not (callable(v) or _is_number(v))
+    }
     numeric = {k: v for k, v in hyperparams.items() if k not in fixed and not callable(v)}
     schedules = {k: v for k, v in hyperparams.items() if k not in fixed and callable(v)}
 
-    def values(count: jax.Array, current: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
-        out = {k: hyper(current[k]) for k in numeric}
-        out.update({k: hyper(s(count)) for k, s in schedules.items()})
-        return out
+    def values(count: jax.Array, current: Mapping[str, Any]) -> dict[str, jax.Array]:
+        # In the order the caller gave them; schedules at ``count``, numbers as stored.
+        return {
+            k: hyper(schedules[k](count) if k in schedules else current[k])
+            for k in hyperparams
+            if k in schedules or k in numeric
+        }
 
     def build(hp: Mapping[str, jax.Array]) -> optax.GradientTransformationExtraArgs:
         return optax.with_extra_args_support(factory(**fixed, **hp))
@@ -165,7 +170,9 @@ def scheduled(
         hp = values(state.count, state.hyperparams)
         new_updates, inner = build(hp).update(updates, state.inner_state, params, **extra_args)
         return keep_dtypes(new_updates, updates), ScheduledState(
-            optax.safe_increment(state.count), hp, keep_dtypes(inner, state.inner_state)
+            jnp.asarray(optax.safe_increment(state.count)),
+            hp,
+            keep_dtypes(inner, state.inner_state),
         )
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)  # type: ignore[arg-type]

@@ -41,7 +41,7 @@ class GroupState(NamedTuple):
 class SGDState(NamedTuple):
     """The state of `SGD`: the one step count and a `GroupState` per parameter group."""
 
-    count: jax.Array
+    count: jax.Array  # pyright: ignore[reportIncompatibleMethodOverride]
     groups: tuple[GroupState, ...]
 
 
@@ -126,8 +126,11 @@ class SGD(brainstate.graph.Node):
             momentum = _validate.momentum(fn, "momentum", momentum)
         self.momentum = momentum
         self.nesterov = _validate.boolean(fn, "nesterov", nesterov)
-        if self.nesterov and not callable(momentum) and momentum == 0.0 and not (
-            isinstance(lr, LRScheduler) and lr.current_momentum() is not None
+        if (
+            self.nesterov
+            and not callable(momentum)
+            and momentum == 0.0
+            and not (isinstance(lr, LRScheduler) and lr.current_momentum() is not None)
         ):
             raise ValueError(f"{fn}: `nesterov=True` needs `momentum` > 0, got {momentum!r}.")
         self.weight_decay = _validate.non_negative(fn, "weight_decay", weight_decay)
@@ -135,7 +138,7 @@ class SGD(brainstate.graph.Node):
         self.param_states: dict[Any, brainstate.State] = {}
         self._group_of: dict[Any, int] = {}
         self._group_lrs: list[LR] = []
-        self.tx = optax.GradientTransformation(self._init, self._update)
+        self.tx = optax.GradientTransformation(self._init, self._update)  # type: ignore[arg-type]
         self.opt_state = brainstate.LongTermState(SGDState(jnp.zeros([], jnp.int32), ()))
 
     def __reduce__(self) -> Any:
@@ -198,8 +201,12 @@ class SGD(brainstate.graph.Node):
     def _init(self, params: Mapping[Any, Any]) -> SGDState:
         count = jnp.zeros([], jnp.int32)
         if not self._group_lrs:  # before registration: one group with the optimizer's lr
-            hps = [{"learning_rate": self._value(self.lr, count),
-                    "momentum": self._value(self._momentum_spec(), count)}]
+            hps = [
+                {
+                    "learning_rate": self._value(self.lr, count),
+                    "momentum": self._value(self._momentum_spec(), count),
+                }
+            ]
         else:
             hps = self._hyperparams(count)
         groups = tuple(
@@ -212,13 +219,17 @@ class SGD(brainstate.graph.Node):
         self, grads: Mapping[Any, Any], state: SGDState, params: Mapping[Any, Any]
     ) -> tuple[dict[Any, Any], SGDState]:
         if self.grad_clip_norm is not None:
-            grads, _ = optax.clip_by_global_norm(self.grad_clip_norm).update(
-                grads, optax.EmptyState())
+            clip = optax.clip_by_global_norm(self.grad_clip_norm)
+            grads = clip.update(grads, optax.EmptyState())[0]  # type: ignore[assignment]
         if self._group_lrs:
             hps = self._hyperparams(state.count)
         else:
-            hps = [{"learning_rate": self._value(self.lr, state.count),
-                    "momentum": self._value(self._momentum_spec(), state.count)}]
+            hps = [
+                {
+                    "learning_rate": self._value(self.lr, state.count),
+                    "momentum": self._value(self._momentum_spec(), state.count),
+                }
+            ]
         updates: dict[Any, Any] = {}
         groups = []
         for hp, group, g_part, p_part in zip(
@@ -227,7 +238,7 @@ class SGD(brainstate.graph.Node):
             u, inner = self._chain(hp).update(g_part, group.inner_state, p_part)
             updates.update(keep_dtypes(u, g_part))
             groups.append(GroupState(hp, keep_dtypes(inner, group.inner_state)))
-        return updates, SGDState(optax.safe_increment(state.count), tuple(groups))
+        return updates, SGDState(jnp.asarray(optax.safe_increment(state.count)), tuple(groups))
 
     # --- weights and groups ---------------------------------------------------------
     def _claim(self, fn: str, states: dict[Any, brainstate.State]) -> dict[Any, brainstate.State]:
@@ -291,10 +302,13 @@ class SGD(brainstate.graph.Node):
         fresh = self._init(self._params())
         kept = list(fresh.groups)
         for g, (before, now) in enumerate(zip(old.groups, fresh.groups, strict=False)):
-            saved = {jax.tree_util.keystr(p): v
-                     for p, v in jax.tree_util.tree_flatten_with_path(before.inner_state)[0]}
+            saved = {
+                jax.tree_util.keystr(p): v
+                for p, v in jax.tree_util.tree_flatten_with_path(before.inner_state)[0]
+            }
             inner = jax.tree_util.tree_map_with_path(
-                lambda p, v, saved=saved: saved.get(jax.tree_util.keystr(p), v), now.inner_state)
+                lambda p, v, saved=saved: saved.get(jax.tree_util.keystr(p), v), now.inner_state
+            )
             kept[g] = GroupState(before.hyperparams, inner)
         self.opt_state.value = SGDState(old.count, tuple(kept))
 
@@ -324,8 +338,9 @@ class SGD(brainstate.graph.Node):
                 f"{fn}: `grads` must have the tree structure of the weights "
                 f"{jax.tree.structure(params)}, got {jax.tree.structure(grads)}."
             )
-        for (path, g), p in zip(jax.tree_util.tree_flatten_with_path(grads)[0],
-                                jax.tree.leaves(params), strict=True):
+        for (path, g), p in zip(
+            jax.tree_util.tree_flatten_with_path(grads)[0], jax.tree.leaves(params), strict=True
+        ):
             if jnp.shape(g) != jnp.shape(p):
                 raise ValueError(
                     f"{fn}: `grads{jax.tree_util.keystr(path)}` has shape {jnp.shape(g)}, but "
@@ -343,7 +358,8 @@ class SGD(brainstate.graph.Node):
         grads = self._check_grads(fn, grads, params)
         updates, new_state = self.tx.update(grads, self.opt_state.value, params)
         self.opt_state.value = new_state
-        for key, value in optax.apply_updates(params, updates).items():
+        new_params: dict[Any, Any] = optax.apply_updates(params, updates)  # type: ignore[assignment]
+        for key, value in new_params.items():
             self.param_states[key].value = value
 
     step = update
@@ -358,8 +374,10 @@ class SGD(brainstate.graph.Node):
         count = self.opt_state.value.count
         if self._group_lrs:
             return self._hyperparams(count)[group]
-        return {"learning_rate": self._value(self.lr, count),
-                "momentum": self._value(self._momentum_spec(), count)}
+        return {
+            "learning_rate": self._value(self.lr, count),
+            "momentum": self._value(self._momentum_spec(), count),
+        }
 
     @property
     def current_lr(self) -> Any:
@@ -395,17 +413,25 @@ class SGD(brainstate.graph.Node):
         if not self.param_states:
             raise ValueError(f"{fn}: call `register_trainable_weights` first.")
         if not isinstance(state_dict, Mapping):
-            _validate.fail(fn, "state_dict", "a dict made by SGD.state_dict()", state_dict,
-                           TypeError)
+            _validate.fail(
+                fn, "state_dict", "a dict made by SGD.state_dict()", state_dict, TypeError
+            )
         if set(state_dict) != {"step_count", "opt_state"}:
-            _validate.fail(fn, "state_dict", 'a dict with exactly the keys "step_count" and '
-                           '"opt_state" (made by SGD.state_dict())', sorted(map(str, state_dict)))
+            _validate.fail(
+                fn,
+                "state_dict",
+                'a dict with exactly the keys "step_count" and '
+                '"opt_state" (made by SGD.state_dict())',
+                sorted(map(str, state_dict)),
+            )
         saved = state_dict["opt_state"]
         if not isinstance(saved, Mapping):
-            _validate.fail(fn, "state_dict['opt_state']", "a dict of arrays", type(saved).__name__,
-                           TypeError)
-        count = _validate.step_count(fn, "state_dict['step_count']", state_dict["step_count"],
-                                     minimum=0)
+            _validate.fail(
+                fn, "state_dict['opt_state']", "a dict of arrays", type(saved).__name__, TypeError
+            )
+        count = _validate.step_count(
+            fn, "state_dict['step_count']", state_dict["step_count"], minimum=0
+        )
         current = self.opt_state.value
         leaves = jax.tree_util.tree_flatten_with_path(current)[0]
         expected = {jax.tree_util.keystr(p): leaf for p, leaf in leaves}
@@ -414,21 +440,30 @@ class SGD(brainstate.graph.Node):
         if extra or missing:
             raise ValueError(
                 f"{fn}: `state_dict` does not fit this optimizer: "
-                + "; ".join(filter(None, [
-                    f"entries it lacks: {', '.join(missing)}" if missing else "",
-                    f"entries this optimizer does not have: {', '.join(map(str, extra))}"
-                    if extra else "",
-                ])) + ". Nothing was loaded."
+                + "; ".join(
+                    filter(
+                        None,
+                        [
+                            f"entries it lacks: {', '.join(missing)}" if missing else "",
+                            f"entries this optimizer does not have: {', '.join(map(str, extra))}"
+                            if extra
+                            else "",
+                        ],
+                    )
+                )
+                + ". Nothing was loaded."
             )
-        restored = {key: self._restored(fn, key, saved[key], leaf)
-                    for key, leaf in expected.items()}
+        restored = {
+            key: self._restored(fn, key, saved[key], leaf) for key, leaf in expected.items()
+        }
         if int(np.asarray(restored[".count"])) != count:
             raise ValueError(
                 f"{fn}: `state_dict['step_count']` is {count} but the saved optimizer count is "
                 f"{int(np.asarray(restored['.count']))}. Nothing was loaded."
             )
         self.opt_state.value = jax.tree_util.tree_map_with_path(
-            lambda p, _: restored[jax.tree_util.keystr(p)], current)
+            lambda p, _: restored[jax.tree_util.keystr(p)], current
+        )
 
     @staticmethod
     def _restored(fn: str, key: str, value: Any, leaf: jax.Array) -> jax.Array:
@@ -441,8 +476,13 @@ class SGD(brainstate.graph.Node):
         if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or (
             np.issubdtype(array.dtype, np.complexfloating)
         ):
-            _validate.fail(fn, name, f"a real numeric array of shape {np.shape(leaf)}",
-                           value if array.dtype != object else type(value).__name__, TypeError)
+            _validate.fail(
+                fn,
+                name,
+                f"a real numeric array of shape {np.shape(leaf)}",
+                value if array.dtype != object else type(value).__name__,
+                TypeError,
+            )
         if array.shape != np.shape(leaf):
             raise ValueError(
                 f"{fn}: `state_dict` does not fit this optimizer: `{name}` has shape "

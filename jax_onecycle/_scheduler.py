@@ -43,7 +43,7 @@ __all__ = [
 
 def concrete(value: Any) -> Any:
     """A Python number when ``value`` is concrete, else ``value`` itself (a tracer)."""
-    if isinstance(value, jax.core.Tracer):
+    if _validate.is_tracer(value):
         return value
     value = np.asarray(value)
     return value.item() if value.ndim == 0 else value
@@ -57,7 +57,7 @@ def _counter(fn: str, name: str, value: Any) -> Any:
     stepped per batch costs no device dispatch, and a compiled update reads it like any
     int32 scalar (same abstract value: nothing recompiles).
     """
-    if isinstance(value, jax.core.Tracer):
+    if _validate.is_tracer(value):
         if not jnp.issubdtype(value.dtype, jnp.integer) or value.ndim != 0:
             _validate.fail(fn, name, "an integer scalar", value, TypeError)
         return value.astype(jnp.int32)
@@ -68,7 +68,7 @@ def _counter(fn: str, name: str, value: Any) -> Any:
 
 def _advance(value: Any) -> Any:
     """``value + 1``, saturating at 2**31 - 1 (a counter never wraps to a negative step)."""
-    if isinstance(value, jax.core.Tracer):
+    if _validate.is_tracer(value):
         return optax.safe_increment(value.astype(jnp.int32))
     current = int(np.asarray(value))
     return np.int32(min(current + 1, _validate.INT32_MAX))
@@ -177,12 +177,12 @@ class ScheduleFacade(LRScheduler):
         self._momentum_schedule = momentum
 
     def group_lr(self, group: int) -> jax.Array:
-        return self._schedules[group](self._epoch.value)
+        return jnp.asarray(self._schedules[group](self._epoch.value))
 
     def current_momentum(self) -> jax.Array | None:
         if self._momentum_schedule is None:
             return None
-        return self._momentum_schedule(self._epoch.value)
+        return jnp.asarray(self._momentum_schedule(self._epoch.value))
 
     @property
     def last_epoch(self) -> Any:
@@ -206,7 +206,7 @@ class ScheduleFacade(LRScheduler):
 
     def __call__(self, count: ArrayLike) -> jax.Array:
         """The positive learning rate of group 0 at ``count``: an optax schedule."""
-        return self._schedules[0](jnp.asarray(count))
+        return jnp.asarray(self._schedules[0](jnp.asarray(count)))
 
     def state_dict(self) -> dict[str, Any]:
         """A plain, picklable dict: ``{"last_epoch": int}``."""
@@ -220,12 +220,15 @@ class ScheduleFacade(LRScheduler):
         """
         fn = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, Mapping):
-            _validate.fail(fn, "state_dict", 'a mapping {"last_epoch": int}', state_dict,
-                           TypeError)
+            _validate.fail(fn, "state_dict", 'a mapping {"last_epoch": int}', state_dict, TypeError)
         if set(state_dict) != {"last_epoch"}:
-            _validate.fail(fn, "state_dict", 'a mapping with exactly the key "last_epoch" '
-                           "(a state dict of this kind of scheduler)",
-                           sorted(map(str, state_dict)))
+            _validate.fail(
+                fn,
+                "state_dict",
+                'a mapping with exactly the key "last_epoch" '
+                "(a state dict of this kind of scheduler)",
+                sorted(map(str, state_dict)),
+            )
         self._epoch.value = _counter(fn, "state_dict['last_epoch']", state_dict["last_epoch"])
 
 
@@ -335,13 +338,15 @@ class StepLR(ScheduleFacade):
 
     __module__ = "jax_onecycle"
 
-    def __init__(self, base_lr: Any = 1e-3, step_size: int = 30, gamma: float = 0.1,
-                 last_epoch: int = 0):
+    def __init__(
+        self, base_lr: Any = 1e-3, step_size: int = 30, gamma: float = 0.1, last_epoch: int = 0
+    ):
         fn = "StepLR"  # checked here, so errors name the facade and its own spelling
         size = _validate.step_count(fn, "step_size", step_size)
         factor = _validate.fraction(fn, "gamma", gamma, allow_one=True)
-        super().__init__(_per_group(fn, "base_lr", base_lr,
-                                    lambda b: step_schedule(b, size, factor)), last_epoch)
+        super().__init__(
+            _per_group(fn, "base_lr", base_lr, lambda b: step_schedule(b, size, factor)), last_epoch
+        )
         self.step_size, self.gamma = step_size, gamma
 
 
@@ -362,14 +367,20 @@ class MultiStepLR(ScheduleFacade):
 
     __module__ = "jax_onecycle"
 
-    def __init__(self, base_lr: Any = 1e-3, milestones: Sequence[int] = (30, 60, 90),
-                 gamma: float = 0.1, last_epoch: int = 0):
+    def __init__(
+        self,
+        base_lr: Any = 1e-3,
+        milestones: Sequence[int] = (30, 60, 90),
+        gamma: float = 0.1,
+        last_epoch: int = 0,
+    ):
         fn = "MultiStepLR"
         marks = _validate.milestones(fn, "milestones", milestones)
         factor = _validate.fraction(fn, "gamma", gamma, allow_one=True)
-        super().__init__(_per_group(fn, "base_lr", base_lr,
-                                    lambda b: multistep_schedule(b, marks, factor)),
-                         last_epoch)
+        super().__init__(
+            _per_group(fn, "base_lr", base_lr, lambda b: multistep_schedule(b, marks, factor)),
+            last_epoch,
+        )
         self.milestones, self.gamma = list(milestones), gamma
 
 
@@ -393,8 +404,9 @@ class CosineAnnealingLR(ScheduleFacade):
 
     __module__ = "jax_onecycle"
 
-    def __init__(self, base_lr: Any = 1e-3, T_max: int = 50, eta_min: float = 0.0,
-                 last_epoch: int = 0):
+    def __init__(
+        self, base_lr: Any = 1e-3, T_max: int = 50, eta_min: float = 0.0, last_epoch: int = 0
+    ):
         fn = "CosineAnnealingLR"
         t_max = _validate.step_count(fn, "T_max", T_max)
         low = _validate.rate(fn, "eta_min", eta_min)
@@ -424,15 +436,25 @@ class CosineAnnealingWarmRestarts(ScheduleFacade):
 
     __module__ = "jax_onecycle"
 
-    def __init__(self, base_lr: Any = 1e-3, T_0: int = 10, T_mult: int = 1,
-                 eta_min: float = 0.0, last_epoch: int = 0):
+    def __init__(
+        self,
+        base_lr: Any = 1e-3,
+        T_0: int = 10,
+        T_mult: int = 1,
+        eta_min: float = 0.0,
+        last_epoch: int = 0,
+    ):
         fn = "CosineAnnealingWarmRestarts"
         t_0 = _validate.step_count(fn, "T_0", T_0)
         t_mult = _validate.step_count(fn, "T_mult", T_mult)
         _validate.learning_rate(fn, "eta_min", eta_min)
         super().__init__(
-            _per_group(fn, "base_lr", base_lr,
-                       lambda b: cosine_warm_restarts_schedule(b, t_0, t_mult, eta_min)),
+            _per_group(
+                fn,
+                "base_lr",
+                base_lr,
+                lambda b: cosine_warm_restarts_schedule(b, t_0, t_mult, eta_min),
+            ),
             last_epoch,
         )
         self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
@@ -468,22 +490,42 @@ class ReduceLROnPlateau(LRScheduler):
 
     __module__ = "jax_onecycle"
 
-    def __init__(self, lr: Any = 1e-3, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: Any = 0.0, eps: float = 1e-8):
+    def __init__(
+        self,
+        lr: Any = 1e-3,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: Any = 0.0,
+        eps: float = 1e-8,
+    ):
         fn = "ReduceLROnPlateau"
         lrs = _per_group(fn, "lr", lr, float)
         min_lrs = _per_group(fn, "min_lr", min_lr, float)
         if len(min_lrs) not in (1, len(lrs)):
-            raise ValueError(f"{fn}: `min_lr` must be a float or one per group ({len(lrs)}), "
-                             f"got {min_lr!r}.")
+            raise ValueError(
+                f"{fn}: `min_lr` must be a float or one per group ({len(lrs)}), got {min_lr!r}."
+            )
         _, self._hyper = _plateau.check_args(
-            fn, lrs, mode=mode, factor=factor, patience=patience, threshold=threshold,
-            threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lrs, eps=eps)
+            fn,
+            lrs,
+            mode=mode,
+            factor=factor,
+            patience=patience,
+            threshold=threshold,
+            threshold_mode=threshold_mode,
+            cooldown=cooldown,
+            min_lr=min_lrs,
+            eps=eps,
+        )
         self._hyper["min_lr"] = jnp.asarray(min_lrs, jnp.float32)
         super().__init__(len(lrs))
         self._state = brainstate.LongTermState(
-            _plateau.init(jnp.asarray(lrs, jnp.float32), self._hyper["mode"]))
+            _plateau.init(jnp.asarray(lrs, jnp.float32), self._hyper["mode"])
+        )
 
     def step(self, metric: ArrayLike) -> None:
         """Record one epoch's ``metric`` (one real number; traced inside ``jit`` is fine)."""
@@ -514,4 +556,5 @@ class ReduceLROnPlateau(LRScheduler):
         is loaded.
         """
         self._state.value = _plateau.restore(
-            "ReduceLROnPlateau.load_state_dict", state_dict, self._state.value)
+            "ReduceLROnPlateau.load_state_dict", state_dict, self._state.value
+        )

@@ -151,3 +151,23 @@ def test_grad_clip_norm_bounds_the_first_step():
 def test_bad_optimizer_argument_is_refused(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_weight_decay_and_b2_may_be_schedules_read_back_per_update():
+    wd = optax.linear_schedule(1e-2, 0.0, 10)
+    b2 = optax.linear_schedule(0.99, 0.999, 10)
+    params = {"w": jnp.ones(3)}
+    for opt, names in ((jo.onecycle_sgd(0.1, 10, weight_decay=wd), ("weight_decay",)),
+                       (jo.onecycle_adamw(1e-3, 10, weight_decay=wd, b2=b2),
+                        ("weight_decay", "b2"))):
+        state = opt.init(params)
+        for k in range(4):
+            _, state = opt.update({"w": jnp.ones(3)}, state, params)
+            hp = jo.hyperparams(state)
+            for name in names:
+                np.testing.assert_allclose(hp[name], {"weight_decay": wd, "b2": b2}[name](k),
+                                           rtol=1e-6)
+
+
+def test_zero_weight_decay_adds_no_work_to_the_sgd_update():
+    assert "weight_decay" not in jo.hyperparams(jo.onecycle_sgd(0.1, 10).init({"w": jnp.ones(2)}))
