@@ -239,6 +239,16 @@ def test_hyperparams_readable_inside_jit():
     assert (float(first), float(second)) == pytest.approx((0.3, 0.15))
 
 
+def test_jo_hyperparams_finds_the_rate_through_a_chain():
+    tx = optax.chain(optax.sgd(1.0, momentum=0.9), jo.reduce_lr_on_plateau(lr=0.2, patience=0))
+    params = jnp.zeros(2)
+    state = tx.init(params)
+    for _ in range(3):
+        _, state = tx.update(jnp.ones(2), state, params, value=1.0)
+    assert set(jo.hyperparams(state)) == {"learning_rate"}
+    assert float(jo.hyperparams(state)["learning_rate"]) == pytest.approx(0.002)
+
+
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
 def test_low_precision_updates_keep_their_dtype_in_scan(dtype):
     tx = optax.chain(optax.sgd(1.0, momentum=0.9), jo.reduce_lr_on_plateau(lr=0.1, patience=0))
