@@ -23,9 +23,12 @@ _ARRAY_TYPES = (jax.Array, np.ndarray, np.generic, int, float, complex)
 
 def _unwrap(value: Any) -> Any:
     """The array inside a Flax ``nnx.Variable`` (``OptArray``), or ``value`` itself."""
-    if not isinstance(value, _ARRAY_TYPES) and hasattr(value, "value"):
-        return value.value
-    return value
+    if isinstance(value, _ARRAY_TYPES):
+        return value
+    get_value = getattr(value, "get_value", None)  # nnx.Variable (``.value`` is deprecated)
+    if callable(get_value):
+        return get_value()
+    return getattr(value, "value", value)
 
 
 def _children(node: Any) -> list[tuple[Any, bool, Any]]:

@@ -65,7 +65,7 @@ def _make_step():
         optimizer.update(model, grads)
         # the plain arrays: test_hyperparams_reads_the_nnx_optimizer_state_directly pins the
         # documented form, jo.hyperparams(optimizer.opt_state), on its own
-        return loss, jo.hyperparams(nnx.as_pure(optimizer.opt_state))
+        return loss, jo.hyperparams(optimizer.opt_state)
 
     return step, traces
 
@@ -95,7 +95,7 @@ def test_nnx_jit_step_compiles_once_and_reports_the_schedule_every_step(name, ba
     used = []
     for x, y in batches:
         _, hp = step(model, optimizer, x, y)
-        outside = jo.hyperparams(nnx.as_pure(optimizer.opt_state))  # read outside jit
+        outside = jo.hyperparams(optimizer.opt_state)  # read outside jit
         assert {k: float(v) for k, v in hp.items()} == {k: float(v) for k, v in outside.items()}
         used.append((float(hp["learning_rate"]), float(hp[MOMENTUM[name]])))
     assert len(traces) == 1
