@@ -38,12 +38,18 @@ def test_optax_inject_hyperparams_and_multisteps_are_read_too():
 
 def test_several_groups_get_path_qualified_keys():
     labels = {"body": "body", "head": "head"}
-    part = optax.partition({"body": jo.onecycle_sgd(0.1, 10),
-                            "head": jo.scheduled(optax.sgd, learning_rate=0.5)}, labels)
+    part = optax.partition(
+        {"body": jo.onecycle_sgd(0.1, 10), "head": jo.scheduled(optax.sgd, learning_rate=0.5)},
+        labels,
+    )
     assert set(jo.hyperparams(_after(part))) == {
-        "body/learning_rate", "body/momentum", "head/learning_rate"}
-    chained = optax.chain(jo.scheduled(optax.sgd, learning_rate=1.0, momentum=0.9),
-                          jo.reduce_lr_on_plateau(lr=0.2))
+        "body/learning_rate",
+        "body/momentum",
+        "head/learning_rate",
+    }
+    chained = optax.chain(
+        jo.scheduled(optax.sgd, learning_rate=1.0, momentum=0.9), jo.reduce_lr_on_plateau(lr=0.2)
+    )
     hp = jo.hyperparams(_after(chained, value=1.0))
     assert set(hp) == {"0/learning_rate", "0/momentum", "1/learning_rate"}
     assert float(hp["1/learning_rate"]) == pytest.approx(0.2)
@@ -55,7 +61,9 @@ def test_nested_injections_are_told_apart_by_their_path():
     assert set(jo.hyperparams(_after(outer))) == {"scale", "0/learning_rate"}
     doubly = jo.scheduled(lambda learning_rate: inner, learning_rate=2.0)  # a key twice:
     assert set(jo.hyperparams(_after(doubly))) == {  # every path in full
-        "learning_rate", "inner_state/learning_rate"}
+        "learning_rate",
+        "inner_state/learning_rate",
+    }
 
 
 def test_it_is_readable_inside_jit():

@@ -27,11 +27,15 @@ def _dtypes(tree):
 
 
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
-@pytest.mark.parametrize("make", [
-    lambda: jo.onecycle_sgd(0.1, 100),
-    lambda: jo.onecycle_sgd(0.1, 100, nesterov=True, weight_decay=1e-4),
-    lambda: jo.onecycle_adamw(1e-3, 100),
-], ids=["sgd", "sgd-nesterov-wd", "adamw"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: jo.onecycle_sgd(0.1, 100),
+        lambda: jo.onecycle_sgd(0.1, 100, nesterov=True, weight_decay=1e-4),
+        lambda: jo.onecycle_adamw(1e-3, 100),
+    ],
+    ids=["sgd", "sgd-nesterov-wd", "adamw"],
+)
 def test_half_precision_buffers_keep_their_dtype_in_a_scan(make, dtype):
     params = {"w": jnp.ones(4, dtype), "b": jnp.ones((), dtype)}
     params, state = _scan(make(), params)
@@ -112,8 +116,9 @@ def test_a_number_written_into_the_state_takes_effect_without_recompiling():
 
 
 def test_extra_args_reach_the_factory_chain():
-    opt = optax.chain(jo.scheduled(optax.sgd, learning_rate=1.0),
-                      jo.reduce_lr_on_plateau(patience=0, factor=0.5))
+    opt = optax.chain(
+        jo.scheduled(optax.sgd, learning_rate=1.0), jo.reduce_lr_on_plateau(patience=0, factor=0.5)
+    )
     params = {"w": jnp.zeros(2)}
     state = opt.init(params)
     for metric in (1.0, 2.0, 3.0):
