@@ -1,25 +1,26 @@
 """The scheduler family: StepLR to warmup-stable-decay, with PyTorch / Hugging Face parity.
 
-Curves are ``_schedules``' phases (``_Segment`` + ``_build`` over ``optax.join_schedules``)
-and ramps (``_linear``, ``_cos``, ``_constant``), or ``optax.piecewise_constant_schedule``.
-Added here, only for parity: epoch arithmetic, Hugging Face's unclamped multi-cycle cosine
-and ``1-sqrt`` ramps, and ReduceLROnPlateau's decision logic as a pure state update.
+Every curve is segments for the curve engine (``_curves.Segment`` + ``_curves.build`` over
+``optax.join_schedules``) with the engine's shapes (``linear``, ``cos``, ``constant``,
+``exponential``, Hugging Face's ``cosine_cycles`` and ``one_minus_sqrt``). Added here, only
+for parity: epoch arithmetic and where each reference puts its segments.
+(ReduceLROnPlateau's rule lives in ``_plateau``.)
 """
 
 from __future__ import annotations
 
 import collections
 import math
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any
 
 import jax
-import jax.numpy as jnp
-import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from . import _validate
-from ._schedules import Shape, _build, _constant, _cos, _linear, _Segment
+from . import _curves, _validate
+from ._curves import Segment, Shape, build, constant, cos, cosine_cycles, linear, one_minus_sqrt
+from ._validate import WsdShape
 
 __all__ = [
     "step_schedule",
@@ -33,65 +34,27 @@ __all__ = [
 ]
 
 _INT32_MAX = _validate.INT32_MAX
-WSD_TYPES = ("linear", "cosine", "1-sqrt")
-PLATEAU_MODES = ("min", "max")
-THRESHOLD_MODES = ("rel", "abs")
+WSD_TYPES = _validate.WSD_SHAPES
 
 
 # ---- pieces --------------------------------------------------------------------------
 
 
-def _lr(fn: str, name: str, value: Any) -> jax.Array:
-    return jnp.asarray(_validate.learning_rate(fn, name, value), jnp.result_type(float))
-
-
-def _steps(count: ArrayLike) -> jax.Array:
-    """A step count as int32 in [0, 2**31 - 1] (a float count is floored)."""
-    count = jnp.asarray(count)
-    if not jnp.issubdtype(count.dtype, jnp.integer):  # 2**31 - 128: the last float32 below 2**31
-        return jnp.clip(jnp.floor(count), 0, 2**31 - 128).astype(jnp.int32)
-    return jnp.clip(count, 0, _INT32_MAX).astype(jnp.int32)
+_lr = _validate.rate  # a validated learning rate in the default float dtype
 
 
 def _epoch(count: ArrayLike, steps_per_epoch: int) -> jax.Array:
-    """The epoch that batch ``count`` belongs to: ``count // steps_per_epoch``."""
-    return _steps(count) // steps_per_epoch
+    """The epoch that batch ``count`` belongs to: ``count // steps_per_epoch`` (any dtype)."""
+    return _curves.steps(count) // steps_per_epoch
 
 
-def _cosine_cycles(cycles: float, size: float) -> Shape:
-    """``b + (a - b) * cos(pi * cycles * x / size) ** 2``, for any ``x`` (not clamped).
-
-    Hugging Face's ``0.5 * (1 + cos(2 pi cycles progress))``. The phase is reduced
-    exactly (``fmod``) before dividing, and measured from the cosine's zero, so the curve
-    keeps float32 accuracy after many cycles and near a tiny value.
-    """
-
-    def shape(a, b, x, y, length):
-        r = jnp.remainder(cycles * x, size)  # t = cycles * x / size; t mod 1 == r / size
-        v = jnp.abs(r - 0.5 * size) / size  # cos(pi t) ** 2 == sin(pi v) ** 2
-        return b + (a - b) * jnp.square(jnp.sin(jnp.pi * v))
-
-    return shape
+def _segment(switch: int, origin: float, length: float, start: Any, end: Any, shape: Shape):
+    return Segment(switch=switch, origin=origin, length=length, start=start, end=end, shape=shape)
 
 
-def _one_minus_sqrt(warmup: bool) -> Shape:
-    """Hugging Face's ``1-sqrt`` shapes, without cancellation near either end.
-
-    Warmup ``a + (b - a) (1 - sqrt(1 - p))``, decay ``b + (a - b) (1 - sqrt(p))``, using
-    ``1 - sqrt(1 - u) == u / (1 + sqrt(1 - u))``.
-    """
-
-    def shape(a, b, x, y, length):
-        if not warmup:  # the decay is the warmup seen from the end
-            a, b, x, y = b, a, y, x
-        return a + (b - a) * (x / length) / (1.0 + jnp.sqrt(y / length))
-
-    return shape
-
-
-def _warmup(start: Any, peak: Any, steps: int, shape: Shape = _linear) -> list[_Segment]:
+def _warmup(start: Any, peak: Any, steps: int, shape: Shape = linear) -> list[Segment]:
     """Hugging Face's warmup from ``start`` to ``peak``: ``step / max(1, steps)``; none if 0."""
-    return [_Segment(0, 0.0, float(steps), start, peak, shape)] if steps else []
+    return [_segment(0, 0.0, float(steps), start, peak, shape)] if steps else []
 
 
 def _at(step: int) -> int:
@@ -130,15 +93,17 @@ def step_schedule(
     size = _validate.step_count(fn, "step_size", step_size)
     gamma = _validate.fraction(fn, "gamma", gamma, allow_one=True)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
+    # One open-ended segment over the number of decays so far: lr * gamma ** n.
+    decays = build([_segment(0, 0.0, math.inf, lr, lr, _curves.exponential(gamma))], None)
 
     def schedule(count: ArrayLike) -> jax.Array:
-        return lr * jnp.power(jnp.asarray(gamma, lr.dtype), _epoch(count, spe) // size)
+        return decays(_epoch(count, spe) // size)
 
     return schedule
 
 
 def multistep_schedule(
-    base_lr: ArrayLike, milestones: Any, gamma: float = 0.1, *, steps_per_epoch: int = 1
+    base_lr: ArrayLike, milestones: Sequence[int], gamma: float = 0.1, *, steps_per_epoch: int = 1
 ) -> optax.Schedule:
     """``torch.optim.lr_scheduler.MultiStepLR``: times ``gamma`` at each milestone epoch.
 
@@ -153,7 +118,7 @@ def multistep_schedule(
       steps_per_epoch: optimizer steps per epoch; batch ``b`` uses epoch ``b // steps_per_epoch``.
 
     Returns:
-      An ``optax.Schedule`` (``optax.piecewise_constant_schedule`` over the epochs).
+      An ``optax.Schedule`` (one constant segment per distinct milestone, over the epochs).
 
     Raises:
       ValueError, TypeError: for an argument out of range, naming it and its value.
@@ -168,12 +133,19 @@ def multistep_schedule(
     marks = _validate.milestones(fn, "milestones", milestones)
     gamma = _validate.fraction(fn, "gamma", gamma, allow_one=True)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    scales = {m: gamma**n for m, n in collections.Counter(marks).items()}
-    factor = optax.piecewise_constant_schedule(1.0, scales)
+    segments, decays = [], 0
+    for mark, repeats in sorted(collections.Counter(marks).items()):
+        if mark > 0 and not segments:
+            segments.append(_segment(0, 0.0, math.inf, lr, lr, constant))
+        decays += repeats
+        value = lr * gamma**decays
+        segments.append(_segment(mark, float(mark), math.inf, value, value, constant))
+    if not segments:
+        segments.append(_segment(0, 0.0, math.inf, lr, lr, constant))
+    curve = build(segments, last_step=None)
 
     def schedule(count: ArrayLike) -> jax.Array:
-        epoch = _epoch(count, spe)
-        return lr * (factor(epoch) * jnp.ones(epoch.shape, lr.dtype))
+        return curve(_epoch(count, spe))
 
     return schedule
 
@@ -211,26 +183,38 @@ def cosine_annealing_schedule(
     t = _validate.step_count(fn, "t_max", t_max)
     low = _lr(fn, "eta_min", eta_min)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    half = _build([_Segment(0, 0.0, float(t), lr, low, _cos)], last_step=t)
+    return cosine_annealing_curve(lr, t, low, steps_per_epoch=spe, hold=False)
+
+
+def cosine_annealing_curve(
+    base_lr: jax.Array, t_max: int, eta_min: jax.Array, *, steps_per_epoch: int = 1, hold: bool
+) -> optax.Schedule:
+    """The half cosine from ``base_lr`` to ``eta_min`` over ``t_max`` epochs (validated values).
+
+    Past ``t_max`` it either holds ``eta_min`` (``hold=True``: braintools'
+    ``CosineAnnealingLR``) or goes on periodically as PyTorch's does (``hold=False``).
+    """
+    half = build([_segment(0, 0.0, float(t_max), base_lr, eta_min, cos)], last_step=t_max)
+    if hold:
+        return lambda count: half(_epoch(count, steps_per_epoch))
 
     def schedule(count: ArrayLike) -> jax.Array:
-        epoch = _epoch(count, spe)
-        if 2 * t <= _INT32_MAX:  # fold the period onto [0, t_max]
-            epoch = epoch % (2 * t)
-            epoch = jnp.minimum(epoch, 2 * t - epoch)
+        epoch = _epoch(count, steps_per_epoch)
+        if 2 * t_max <= _INT32_MAX:  # fold the period onto [0, t_max]
+            epoch = epoch % (2 * t_max)
+            epoch = jax.numpy.minimum(epoch, 2 * t_max - epoch)
         return half(epoch)
 
     return schedule
 
 
-def _restart_table(first: int, t_mult: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact start and length (in steps) of every cycle that starts in the int32 range."""
-    starts, lengths, start, length = [], [], 0, first
+def _restart_segments(lr: Any, low: Any, first: int, t_mult: int) -> list[Segment]:
+    """One half cosine per cycle that starts in the int32 range (exact integer starts)."""
+    segments, start, length = [], 0, first
     while start <= _INT32_MAX:
-        starts.append(start)
-        lengths.append(length)
+        segments.append(_segment(start, float(start), float(length), lr, low, cos))
         start, length = start + length, length * t_mult
-    return np.asarray(starts, np.int32), np.asarray(lengths, np.float64)
+    return segments
 
 
 def cosine_warm_restarts_schedule(
@@ -277,18 +261,14 @@ def cosine_warm_restarts_schedule(
     low = _lr(fn, "eta_min", eta_min)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
     first = t0 * spe  # steps in the first cycle
-    starts, lengths = _restart_table(first, mult) if mult > 1 else (None, None)
+    if mult > 1:
+        return build(_restart_segments(lr, low, first, mult), last_step=None)
+    cycle = build([_segment(0, 0.0, float(first), lr, low, cos)], last_step=None)
+    if first > _INT32_MAX:  # one cycle covers every int32 step
+        return cycle
 
     def schedule(count: ArrayLike) -> jax.Array:
-        step = _steps(count)
-        if mult > 1:
-            n = jnp.searchsorted(starts, step, side="right") - 1
-            start, length = jnp.asarray(starts)[n], jnp.asarray(lengths, lr.dtype)[n]
-        else:
-            start = step - step % first if first <= _INT32_MAX else 0
-            length = jnp.asarray(first, lr.dtype)
-        x = (step - start).astype(lr.dtype)
-        return _cos(lr, low, x, length - x, length)
+        return cycle(_curves.steps(count) % first)
 
     return schedule
 
@@ -334,8 +314,9 @@ def linear_schedule_with_warmup(
     lr = _lr(fn, "base_lr", base_lr)
     warmup, total = _check_warmup(fn, num_warmup_steps, num_training_steps)
     span = max(1, total - warmup)  # HF: (N - step) / max(1, N - w), reaching 0 at N
-    decay = _Segment(warmup, float(total - span), float(span), lr, jnp.zeros_like(lr), _linear)
-    return _build(_warmup(jnp.zeros_like(lr), lr, warmup) + [decay], last_step=None)
+    zero = lr * 0.0
+    decay = _segment(warmup, float(total - span), float(span), lr, zero, linear)
+    return build(_warmup(zero, lr, warmup) + [decay], last_step=None)
 
 
 def cosine_schedule_with_warmup(
@@ -368,9 +349,10 @@ def cosine_schedule_with_warmup(
     lr = _lr(fn, "base_lr", base_lr)
     warmup, total = _check_warmup(fn, num_warmup_steps, num_training_steps)
     cycles = _validate.positive(fn, "num_cycles", num_cycles)
-    shape = _cosine_cycles(cycles, max(1, total - warmup))
-    decay = _Segment(warmup, float(warmup), math.inf, lr, jnp.zeros_like(lr), shape)
-    return _build(_warmup(jnp.zeros_like(lr), lr, warmup) + [decay], last_step=None)
+    shape = cosine_cycles(cycles, max(1, total - warmup))
+    zero = lr * 0.0
+    decay = _segment(warmup, float(warmup), math.inf, lr, zero, shape)
+    return build(_warmup(zero, lr, warmup) + [decay], last_step=None)
 
 
 def constant_schedule_with_warmup(base_lr: ArrayLike, num_warmup_steps: int) -> optax.Schedule:
@@ -394,8 +376,8 @@ def constant_schedule_with_warmup(base_lr: ArrayLike, num_warmup_steps: int) -> 
     fn = "constant_schedule_with_warmup"
     lr = _lr(fn, "base_lr", base_lr)
     warmup = _validate.step_count(fn, "num_warmup_steps", num_warmup_steps, minimum=0)
-    hold = _Segment(warmup, float(warmup), math.inf, lr, lr, _constant)
-    return _build(_warmup(jnp.zeros_like(lr), lr, warmup) + [hold], last_step=None)
+    hold = _segment(warmup, float(warmup), math.inf, lr, lr, constant)
+    return build(_warmup(lr * 0.0, lr, warmup) + [hold], last_step=None)
 
 
 def wsd_schedule(
@@ -405,8 +387,8 @@ def wsd_schedule(
     num_decay_steps: int,
     *,
     min_lr_ratio: float = 0.0,
-    decay_type: str = "cosine",
-    warmup_type: str = "linear",
+    decay_type: WsdShape = "cosine",
+    warmup_type: WsdShape = "linear",
     num_cycles: float = 0.5,
 ) -> optax.Schedule:
     """Hugging Face's ``get_wsd_schedule`` (warmup, stable, decay), value for value.
@@ -447,119 +429,13 @@ def wsd_schedule(
     cycles = _validate.positive(fn, "num_cycles", num_cycles)
 
     low = lr * ratio
-    up = {"linear": _linear, "cosine": _cos, "1-sqrt": _one_minus_sqrt(warmup=True)}
-    down = {"linear": _linear, "cosine": _cosine_cycles(cycles, d)}
-    down["1-sqrt"] = _one_minus_sqrt(warmup=False)
+    up = {"linear": linear, "cosine": cos, "1-sqrt": one_minus_sqrt(warmup=True)}
+    down = {"linear": linear, "cosine": cosine_cycles(cycles, d)}
+    down["1-sqrt"] = one_minus_sqrt(warmup=False)
     segments = _warmup(low, lr, w, up[warmup_type])
     if s:
-        segments.append(_Segment(_at(w), float(w), float(s), lr, lr, _constant))
+        segments.append(_segment(_at(w), float(w), float(s), lr, lr, constant))
     if d:
-        segments.append(_Segment(_at(w + s), float(w + s), float(d), lr, low, down[decay_type]))
-    segments.append(_Segment(_at(w + s + d), float(w + s + d), math.inf, low, low, _constant))
-    return _build(segments, last_step=None)
-
-
-# ---- ReduceLROnPlateau -------------------------------------------------------------------
-
-
-class _PlateauState(NamedTuple):
-    """ReduceLROnPlateau's counters, as in ``torch.optim.lr_scheduler.ReduceLROnPlateau``."""
-
-    lr: jax.Array  # float32: the learning rate in force (scalar or one per group)
-    best: jax.Array  # float32: best metric so far (+inf / -inf before the first)
-    num_bad_epochs: jax.Array  # int32
-    cooldown_counter: jax.Array  # int32
-    last_epoch: jax.Array  # int32: number of metrics seen
-
-
-def _check_plateau_args(
-    fn: str,
-    lr: Any,
-    *,
-    mode: Any = "min",
-    factor: Any = 0.1,
-    patience: Any = 10,
-    threshold: Any = 1e-4,
-    threshold_mode: Any = "rel",
-    cooldown: Any = 0,
-    min_lr: Any = 0.0,
-    eps: Any = 1e-8,
-) -> tuple[Any, dict[str, Any]]:
-    """Validate ReduceLROnPlateau's arguments; return ``lr`` and the keywords of the update.
-
-    ``factor`` must lie in (0, 1): PyTorch refuses ``factor >= 1`` and lets 0 or a
-    negative factor drop the rate straight to ``min_lr``; we refuse those too.
-    ``threshold`` must be finite and >= 0 (a negative one would count worse as better).
-    """
-    lr = _validate.learning_rate(fn, "lr", lr)
-    hyper = dict(
-        mode=_validate.choice(fn, "mode", mode, PLATEAU_MODES),
-        factor=_validate.fraction(fn, "factor", factor),
-        patience=_validate.step_count(fn, "patience", patience, minimum=0),
-        threshold=_validate.non_negative(fn, "threshold", threshold),
-        threshold_mode=_validate.choice(fn, "threshold_mode", threshold_mode, THRESHOLD_MODES),
-        cooldown=_validate.step_count(fn, "cooldown", cooldown, minimum=0),
-        min_lr=_validate.learning_rate(fn, "min_lr", min_lr),
-        eps=_validate.non_negative(fn, "eps", eps),
-    )
-    return lr, hyper
-
-
-def _plateau_init(lr: ArrayLike, mode: str) -> _PlateauState:
-    """The state before the first metric: ``best`` is the worst value for ``mode``."""
-    worst = math.inf if mode == "min" else -math.inf
-    zero = jnp.zeros((), jnp.int32)
-    return _PlateauState(jnp.asarray(lr, jnp.float32), jnp.float32(worst), zero, zero, zero)
-
-
-def _plateau_update(
-    state: _PlateauState,
-    metric: ArrayLike,
-    *,
-    mode: str,
-    factor: float,
-    patience: int,
-    threshold: float,
-    threshold_mode: str,
-    cooldown: int,
-    min_lr: ArrayLike,
-    eps: float,
-) -> _PlateauState:
-    """One ``ReduceLROnPlateau.step(metric)`` of PyTorch, as a pure, jittable update.
-
-    It follows ``torch/optim/lr_scheduler.py`` (``ReduceLROnPlateau.step``) line by line,
-    quirks included: comparisons are strict (a NaN metric is a bad epoch and never the
-    best); ``best`` is still tracked during cooldown, where bad epochs are ignored; a
-    reduction happens once ``num_bad_epochs > patience``, to ``max(lr * factor, min_lr)``,
-    and is skipped unless it lowers the rate by more than ``eps`` (the counters are reset
-    all the same). Only the configuration (``mode``, ``threshold_mode``) is branched on
-    in Python; every value goes through ``jnp.where``.
-
-    ``optax.contrib.reduce_on_plateau`` is not used: it is a different policy. It scales
-    the updates of the same call by a relative factor (no absolute ``lr``), reduces when
-    the count *equals* ``patience`` (an epoch earlier than PyTorch; never on a plateau with
-    ``patience=0``), has no ``mode="max"`` and no ``threshold_mode`` (rtol and atol apply
-    together, and PyTorch's strict ``threshold=0`` cannot be expressed), applies
-    ``min_scale`` at every step and has no ``eps`` (``tests/golden/FAMILY_NOTES.md``).
-    """
-    metric = jnp.asarray(metric, state.best.dtype)
-    best = state.best
-    if mode == "min":
-        limit = best * (1.0 - threshold) if threshold_mode == "rel" else best - threshold
-        better = metric < limit
-    else:
-        limit = best * (1.0 + threshold) if threshold_mode == "rel" else best + threshold
-        better = metric > limit
-    bad = jnp.where(better, 0, optax.safe_increment(state.num_bad_epochs))
-    cooling = state.cooldown_counter > 0
-    bad = jnp.where(cooling, 0, bad)
-    counter = jnp.where(cooling, state.cooldown_counter - 1, state.cooldown_counter)
-    reduce = bad > patience
-    cut = jnp.maximum(state.lr * factor, jnp.asarray(min_lr, state.lr.dtype))
-    return _PlateauState(
-        lr=jnp.where(reduce & (state.lr - cut > eps), cut, state.lr),
-        best=jnp.where(better, metric, best),
-        num_bad_epochs=jnp.where(reduce, 0, bad).astype(jnp.int32),
-        cooldown_counter=jnp.where(reduce, cooldown, counter).astype(jnp.int32),
-        last_epoch=optax.safe_increment(state.last_epoch),
-    )
+        segments.append(_segment(_at(w + s), float(w + s), float(d), lr, low, down[decay_type]))
+    segments.append(_segment(_at(w + s + d), float(w + s + d), math.inf, low, low, constant))
+    return build(segments, last_step=None)
