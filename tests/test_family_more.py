@@ -47,6 +47,16 @@ def test_pure_schedule_matches_torch_every_step(case):
     _close(jax.jit(sched)(jnp.asarray(case["steps"], jnp.int32)), case["values"])
 
 
+@pytest.mark.parametrize("case", TORCH, ids=[c["id"] for c in TORCH])
+def test_pure_schedule_matches_torch_in_float64_to_rounding(case):
+    with jax.enable_x64(True):
+        sched = getattr(jo, case["function"])(**case["kwargs"])
+        ours = np.asarray(jax.jit(sched)(jnp.asarray(case["steps"])))
+    assert ours.dtype == np.float64
+    ref = case["values"]
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-15 * np.max(ref))
+
+
 @pytest.mark.parametrize("case", BRAINTOOLS, ids=[c["id"] for c in BRAINTOOLS])
 def test_facade_matches_braintools_step_by_step(case):
     sched = getattr(jo, case["function"])(**case["kwargs"])

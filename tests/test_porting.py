@@ -52,6 +52,23 @@ def test_hugging_face_name_matches_get_scheduler_every_step(case):
     _close(_evaluate(jo.get_schedule(**case["kwargs"]), case["steps"]), case["values"])
 
 
+@pytest.mark.parametrize("case", DEEPSPEED + HF, ids=[c["id"] for c in DEEPSPEED + HF])
+def test_golden_values_in_float64_to_rounding(case):
+    """With x64 the curves are the references' formulas, not merely float32 approximations."""
+    with jax.enable_x64(True):
+        if case["reference"] == "deepspeed":
+            lr, momentum = jo.from_deepspeed_config(**copy.deepcopy(case["kwargs"]))
+            pairs = [(lr, case["values"]), (momentum, case.get("momentum"))]
+        else:
+            pairs = [(jo.get_schedule(**case["kwargs"]), case["values"])]
+        for schedule, ref in pairs:
+            if ref is None:
+                continue
+            ours = np.asarray(jax.jit(schedule)(jnp.asarray(case["steps"])))
+            assert ours.dtype == np.float64
+            np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-15 * np.max(ref))
+
+
 def test_golden_cases_cover_every_type_and_name_and_the_tutorial_config():
     types = {
         c["kwargs"]["config"].get("scheduler", c["kwargs"]["config"])["type"] for c in DEEPSPEED
