@@ -89,7 +89,7 @@ class LRRangeTestResult:
         pad = 0.08 * max(top - bottom, 1e-12 + 0.05 * abs(bottom))
         ymin, ymax = bottom - pad, top + pad
         clipped = self.losses > ymax
-        raw_label = "loss (raw; clipped at the top)" if clipped.any() else "loss (raw)"
+        raw_label = "loss (raw, clipped at the top)" if clipped.any() else "loss (raw)"
         ax.plot(self.lrs, np.minimum(self.losses, ymax), color="0.6", lw=1, label=raw_label)
         ax.plot(self.lrs, self.smoothed_losses, color="C0", lw=2, label="smoothed loss")
         ax.axvline(
@@ -97,12 +97,12 @@ class LRRangeTestResult:
             color="C0",
             ls=":",
             lw=1,
-            label=f"smoothed minimum at {self.lrs[lowest]:.2e}",
+            label=f"smoothed minimum: {self.lrs[lowest]:.2e}",
         )
         described = {
-            "minimum": "minimum (a tenth of the LR at the smoothed minimum)",
-            "steepest": "steepest (fastest fall of the smoothed loss)",
-            "valley": "valley (fastai's longest-valley rule)",
+            "minimum": "minimum (smoothed-minimum LR / 10)",
+            "steepest": "steepest (fastest fall)",
+            "valley": "valley (fastai's rule)",
         }
         log_lrs = np.log(self.lrs)
         for i, (name, lr) in enumerate(self.suggestions.items()):
@@ -113,7 +113,7 @@ class LRRangeTestResult:
         ax.set_xscale("log")
         ax.set_xlabel("learning rate (log scale)")
         ax.set_ylabel("training loss (per batch)")
-        ax.legend(loc="best", fontsize=8)
+        ax.legend(loc="lower left", fontsize=8)
         return ax
 
 

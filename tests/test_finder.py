@@ -316,6 +316,23 @@ def test_progress_bar_runs_and_is_optional(monkeypatch):
     np.testing.assert_array_equal(with_bar.losses, without.losses)
 
 
+def test_progress_bar_says_it_stopped_early_and_at_which_lr(capsys):
+    res = lr_range_test(_loss, _params(), _batches(100), num_iter=100, progress=True)
+    err = capsys.readouterr().err
+    steps = res.lrs.size
+    assert steps < 100
+    assert f"{steps}/100" in err
+    assert f"stopped early at step {steps}/100, lr {res.lrs[-1]:.3g}" in err
+    assert "smoothed loss over 5x its minimum" in err
+
+
+def test_progress_bar_of_a_full_sweep_does_not_claim_an_early_stop(capsys):
+    lr_range_test(_loss, _params(), _batches(30), init_lr=1e-4, final_lr=0.05, num_iter=30,
+                  progress=True)
+    err = capsys.readouterr().err
+    assert "30/30" in err and "stopped early" not in err
+
+
 def test_result_is_read_only(full_sweep):
     res, _ = full_sweep
     assert isinstance(res, LRRangeTestResult)
@@ -343,3 +360,44 @@ def test_plot_returns_log_axes(full_sweep):
         assert res.plot(ax=given) is given
     finally:
         plt.close(fig)
+
+
+def test_plot_clips_the_diverging_raw_loss_and_says_what_minimum_is(diverging_sweep):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = diverging_sweep
+    ax = res.plot()
+    try:
+        bottom, top = ax.get_ylim()
+        lowest = int(np.argmin(res.smoothed_losses))
+        # the frame holds the raw and smoothed sweep up to the smoothed minimum ...
+        assert bottom <= res.losses[: lowest + 1].min() and res.losses[: lowest + 1].max() <= top
+        assert top < res.losses.max()  # ... and not the divergence,
+        raw = ax.get_lines()[0].get_ydata()
+        assert raw.max() <= top  # which is drawn clipped at the top edge
+        labels = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+        assert "clipped" in labels
+        assert "minimum (smoothed-minimum LR / 10)" in labels
+        assert f"smoothed minimum: {res.lrs[lowest]:.2e}" in labels
+        assert res.suggestions["minimum"] == pytest.approx(res.lrs[lowest] / 10, rel=1e-6)
+        assert ax.get_xlabel() and ax.get_ylabel()
+    finally:
+        plt.close(ax.figure)
+
+
+def test_a_huge_num_iter_is_refused_before_anything_is_allocated():
+    with pytest.raises(ValueError, match=r"lr_range_test: `num_iter` must be an integer in \[2"):
+        lr_range_test(_loss, jnp.zeros(3), [(jnp.ones((4, 3)), jnp.ones(4))], num_iter=2**40)
+
+
+def test_a_non_scalar_loss_is_refused_by_name():
+    def per_example(params, batch):
+        x, y = batch
+        return (x @ params - y) ** 2  # one loss per example, not their mean
+
+    with pytest.raises(TypeError, match=r"lr_range_test: `loss_fn` must be a function returning "
+                                        r"one real scalar.*shape \(4,\)"):
+        lr_range_test(per_example, jnp.zeros(3), [(jnp.ones((4, 3)), jnp.ones(4))] * 4,
+                      num_iter=4, progress=False)
