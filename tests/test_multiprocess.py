@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,6 @@ STEPS = 16  # --quick: 512 digits, global batch 8 devices x 8, two epochs
 SAVE_AT = 6  # the preemption: mid-epoch, while the learning rate still rises
 LAUNCH_LIMIT_S = 400  # the script's launcher kills every process after this
 TEST_LIMIT_S = LAUNCH_LIMIT_S + 60  # and this test kills the launcher after this
-
-pytestmark = pytest.mark.slow
 
 
 class NonAddressableFetch(AssertionError):
@@ -71,6 +70,56 @@ def _run(*args: object) -> str:
         raise NonAddressableFetch(out[-5000:])
     assert proc.returncode == 0, out[-5000:]
     return out
+
+
+def _launch_module():
+    sys.path.insert(0, str(EXAMPLE.parent))
+    try:
+        import multihost_launch
+    finally:
+        sys.path.remove(str(EXAMPLE.parent))
+    return multihost_launch
+
+
+# a stand-in process: writes its pid, then exits with status 3 as process 1, or sleeps
+_WORKER = """
+import pathlib, sys, time
+args = sys.argv[1:]
+rank = int(args[args.index("--process-id") + 1])
+pathlib.Path(args[0], f"pid{rank}").write_text(str(__import__("os").getpid()))
+assert args[args.index("--coordinator") + 1].startswith("127.0.0.1:")
+if rank == 1 and args[1] == "fail":  # once its peers are up, so that there is something to kill
+    while not all(pathlib.Path(args[0], f"pid{r}").exists() for r in (0, 2)):
+        time.sleep(0.01)
+    sys.exit(3)
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "mode, timeout, match",
+    [("fail", 60.0, "process 1 exited with status 3"), ("hang", 3.0, "time limit of 3 s")],
+)
+def test_launcher_kills_every_process_when_one_fails_or_time_runs_out(
+    mode, timeout, match, tmp_path
+):
+    launch = _launch_module().launch
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=match):
+        launch(
+            [sys.executable, "-c", _WORKER, tmp_path, mode], 3, timeout=timeout, echo_first=False
+        )
+    assert time.monotonic() - started < 30
+    pids = [int((tmp_path / f"pid{rank}").read_text()) for rank in (0, 2)]
+    assert not any(_alive(pid) for pid in pids)
 
 
 def _arrays(out_dir: Path, processes: int) -> list[dict[str, np.ndarray]]:
@@ -114,6 +163,7 @@ def sharded_runs(tmp_path_factory):
     return _uninterrupted("sharded", tmp_path_factory)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sharding", ["replicated", "sharded"])
 def test_two_processes_equal_one_process_bitwise(sharding, request):
     runs = request.getfixturevalue(f"{sharding}_runs")
@@ -134,6 +184,7 @@ def test_two_processes_equal_one_process_bitwise(sharding, request):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sharding", ["replicated", "sharded"])
 def test_each_step_compiles_once_and_keeps_the_state_sharding(sharding, request):
     out = request.getfixturevalue(f"{sharding}_runs")["out"]
@@ -156,6 +207,7 @@ SHARDED_STATE_DICT = pytest.mark.xfail(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "sharding", ["replicated", pytest.param("sharded", marks=SHARDED_STATE_DICT)]
 )
