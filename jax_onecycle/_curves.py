@@ -45,6 +45,11 @@ __all__ = [
     "exponential",
     "cosine_cycles",
     "one_minus_sqrt",
+    "power",
+    "inverse_sqrt",
+    "hard_restarts",
+    "log_ramp",
+    "stair_growth",
 ]
 
 # A shape maps (start value, end value, x, y, length) to a value, where x is the
@@ -134,6 +139,46 @@ def one_minus_sqrt(warmup: bool) -> Shape:
         return a + (b - a) * (x / length) / (1.0 + jnp.sqrt(y / length))
 
     return shape
+
+
+def power(p: float) -> Shape:
+    """``b + (a - b) * (y / length) ** p``: polynomial decay (``0 ** 0 == 1``, as in Python)."""
+    return lambda a, b, x, y, length: b + (a - b) * jnp.power(y / length, p)
+
+
+def inverse_sqrt(timescale: float) -> Shape:
+    """``a / sqrt(1 + x / timescale)`` (open-ended): Hugging Face's ``inverse_sqrt`` decay."""
+    return lambda a, b, x, y, length: a * jnp.reciprocal(jnp.sqrt(1.0 + x / timescale))
+
+
+def hard_restarts(cycles: float) -> Shape:
+    """``cycles`` half cosines from ``a`` to ``b``, each restarting at ``a``.
+
+    Hugging Face's ``0.5 (1 + cos(pi ((cycles * p) % 1)))``; the phase is reduced exactly
+    (``remainder`` of ``cycles * x`` by ``length``) and evaluated from the nearer end of the
+    restart, so the curve keeps float32 accuracy near ``b``.
+    """
+
+    def shape(a: Any, b: Any, x: Any, y: Any, length: float) -> Any:
+        r = jnp.remainder(cycles * x, length)  # travelled in this restart
+        u = length - r  # left in it
+
+        def w(d: Any) -> Any:
+            return jnp.square(jnp.sin(0.5 * jnp.pi * (d / length)))
+
+        return jnp.where(r <= u, a + (b - a) * w(r), b + (a - b) * w(u))
+
+    return shape
+
+
+def log_ramp(a: Any, b: Any, x: Any, y: Any, length: float) -> Any:
+    """``a + (b - a) * log(x) / log(length)``, ``a`` for ``x <= 1``: DeepSpeed's log warmup."""
+    return a + (b - a) * (jnp.log(jnp.maximum(x, 1.0)) / math.log(length))
+
+
+def stair_growth(rate: float, size: float) -> Shape:
+    """``a * (1 + rate * floor(x / size))``: DeepSpeed's LR range test staircase."""
+    return lambda a, b, x, y, length: a * (1.0 + rate * jnp.floor(x / size))
 
 
 # ---- segments and the builder -------------------------------------------------------------

@@ -97,20 +97,6 @@ class DeepSpeedSchedules(NamedTuple):
 
 DeepSpeedSchedules.__module__ = "jax_onecycle"
 
-# ---- shapes DeepSpeed needs beyond the engine's -------------------------------------------
-
-
-def _log_ramp(a: Any, b: Any, x: Any, y: Any, length: float) -> Any:
-    """``a + (b - a) * log(x) / log(length)`` (DeepSpeed's log warmup); ``a`` for ``x <= 1``."""
-    del y
-    return a + (b - a) * (jnp.log(jnp.maximum(x, 1.0)) / math.log(length))
-
-
-def _stair_growth(rate: float, size: float) -> _curves.Shape:
-    """``a * (1 + rate * floor(x / size))``: the LR range test's staircase."""
-    return lambda a, b, x, y, length: a * (1.0 + rate * jnp.floor(x / size))
-
-
 # ---- reading the config ---------------------------------------------------------------------
 
 
@@ -181,7 +167,12 @@ def _warmup_segments(
     if warmup_type == "log":
         return [
             _curves.Segment(
-                switch=switch, origin=0.0, length=float(steps), start=low, end=high, shape=_log_ramp
+                switch=switch,
+                origin=0.0,
+                length=float(steps),
+                start=low,
+                end=high,
+                shape=_curves.log_ramp,
             )
         ]
     return [
@@ -236,7 +227,7 @@ def _range_test(p: dict[str, Any], ppath: str) -> DeepSpeedSchedules:
     stairs = _validate.boolean(
         _FN, f'{ppath}["lr_range_test_staircase"]', p["lr_range_test_staircase"]
     )
-    shape = _stair_growth(rate, size) if stairs else _curves.growth(rate, size)
+    shape = _curves.stair_growth(rate, size) if stairs else _curves.growth(rate, size)
     seg = _curves.Segment(switch=0, origin=0.0, length=math.inf, start=low, end=low, shape=shape)
     return DeepSpeedSchedules(_curves.build([seg], last_step=None), None)
 

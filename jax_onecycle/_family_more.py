@@ -36,11 +36,6 @@ CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 SCALE_MODES = ("cycle", "iterations")
 
 
-def power(p: float) -> _curves.Shape:
-    """``b + (a - b) * (y / length) ** p``: a polynomial decay (``0 ** 0 == 1``, as Python's)."""
-    return lambda a, b, x, y, length: b + (a - b) * jnp.power(y / length, p)
-
-
 def _segment(
     switch: int, origin: float, length: float, start: Any, end: Any, shape: _curves.Shape
 ) -> _curves.Segment:
@@ -98,7 +93,7 @@ def _polynomial(
     total = _validate.step_count(fn, "total_iters", total_iters)
     p = _validate.non_negative(fn, "power", power_)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    seg = _segment(0, 0.0, float(total), lr, jnp.zeros_like(lr), power(p))
+    seg = _segment(0, 0.0, float(total), lr, jnp.zeros_like(lr), _curves.power(p))
     return _per_epoch(_curves.build([seg], last_step=total), spe)
 
 

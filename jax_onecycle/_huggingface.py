@@ -29,7 +29,6 @@ from ._family import (
     linear_schedule_with_warmup,
     wsd_schedule,
 )
-from ._family_more import power
 
 __all__ = ["get_schedule"]
 
@@ -71,34 +70,6 @@ _ELSEWHERE = {
     "`jax_onecycle.ReduceLROnPlateau` (with `SGD`)",
     "greedy": "it follows a metric, not the step count, and has no pure-schedule form here",
 }
-
-
-# ---- shapes Hugging Face needs beyond the engine's ---------------------------------------
-
-
-def _inverse_sqrt(timescale: float) -> _curves.Shape:
-    """``a / sqrt(1 + x / timescale)`` (open-ended)."""
-    return lambda a, b, x, y, length: a * jnp.reciprocal(jnp.sqrt(1.0 + x / timescale))
-
-
-def _hard_restarts(cycles: float) -> _curves.Shape:
-    """``cycles`` half cosines from ``a`` to ``b``, restarting at ``a`` after each one.
-
-    Hugging Face's ``0.5 (1 + cos(pi ((cycles * p) % 1)))``; the phase is reduced exactly
-    (``remainder`` of ``cycles * x`` by ``length``) before dividing, and measured from the
-    nearer end of the restart, so the curve keeps float32 accuracy near ``b``.
-    """
-
-    def shape(a: Any, b: Any, x: Any, y: Any, length: float) -> Any:
-        r = jnp.remainder(cycles * x, length)  # travelled in this restart
-        u = length - r  # left in it; evaluate from the nearer end (no cancellation)
-
-        def w(d: Any) -> Any:
-            return jnp.square(jnp.sin(0.5 * jnp.pi * (d / length)))
-
-        return jnp.where(r <= u, a + (b - a) * w(r), b + (a - b) * w(u))
-
-    return shape
 
 
 # ---- argument reading -------------------------------------------------------------------------
@@ -200,7 +171,7 @@ def _restarts(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
     return _curves.build(
         _warmup(lr, w)
         + [
-            _segment(w, float(w), float(span), lr, zero, _hard_restarts(_cycles(kw, 1))),
+            _segment(w, float(w), float(span), lr, zero, _curves.hard_restarts(_cycles(kw, 1))),
             _segment(w + span, float(w + span), math.inf, zero, zero, _curves.constant),
         ],
         last_step=None,
@@ -218,7 +189,7 @@ def _polynomial(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
     return _curves.build(
         _warmup(lr, w)
         + [
-            _segment(w, float(w), float(n - w), lr, end, power(p)),
+            _segment(w, float(w), float(n - w), lr, end, _curves.power(p)),
             _segment(n + 1, float(n + 1), math.inf, end, end, _curves.constant),
         ],
         last_step=None,
@@ -233,7 +204,7 @@ def _inverse_sqrt_schedule(lr: Any, w: int, kw: dict[str, Any]) -> optax.Schedul
     return _curves.build(
         _warmup(lr, w)
         + [
-            _segment(w, float(w), math.inf, lr, lr, _inverse_sqrt(timescale)),
+            _segment(w, float(w), math.inf, lr, lr, _curves.inverse_sqrt(timescale)),
         ],
         last_step=None,
     )
