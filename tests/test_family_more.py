@@ -332,3 +332,34 @@ def test_family_namespace_holds_the_same_objects_as_the_top_level():
     assert set(FACADES) | set(FUNCTIONS) | {"get_schedule", "from_deepspeed_config"} <= set(
         family.__all__
     )
+
+
+def test_cyclic_facade_updates_equal_optax_sgd_with_both_schedules():
+    import optax
+
+    sched = jo.CyclicLR(
+        base_lr=0.05,
+        max_lr=0.5,
+        step_size_up=2,
+        step_size_down=3,
+        cycle_momentum=True,
+        base_momentum=0.8,
+        max_momentum=0.95,
+    )
+    opt = jo.SGD(lr=sched, momentum=0.0)
+    weight = brainstate.ParamState(jnp.asarray([1.0, -2.0]))
+    opt.register_trainable_weights({"w": weight})
+    tx = jo.scheduled(
+        optax.sgd,
+        learning_rate=jo.cyclic_schedule(0.05, 0.5, 2, 3),
+        momentum=jo.cyclic_momentum_schedule(0.8, 0.95, 2, 3),
+    )
+    params = {"w": jnp.asarray([1.0, -2.0])}
+    state = tx.init(params)
+    for k in range(9):
+        grads = {"w": jnp.asarray([0.3, 1.0]) * (k + 1)}
+        opt.update(grads)
+        sched.step()
+        updates, state = tx.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+        np.testing.assert_allclose(weight.value, params["w"], rtol=1e-6, atol=1e-6)
