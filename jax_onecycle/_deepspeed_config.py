@@ -243,7 +243,7 @@ def _warmup_lr(kind: str, p: dict[str, Any], ppath: str, opt_lr: Any) -> DeepSpe
     low = _validate.rate(_FN, f'{ppath}["warmup_min_lr"]', p["warmup_min_lr"])
     high = p["warmup_max_lr"]
     if high is _OPTIMIZER_LR:
-        high = _validate.rate(_FN, 'config["optimizer"]["params"]["lr"]', opt_lr)
+        high = opt_lr  # validated by from_deepspeed_config
     else:
         high = _validate.rate(_FN, f'{ppath}["warmup_max_lr"]', high)
     segments = _warmup_segments(low, high, steps, wtype)
@@ -273,7 +273,7 @@ def _warmup_cosine(p: dict[str, Any], ppath: str, opt_lr: Any) -> DeepSpeedSched
     cmin = _validate.fraction(
         _FN, f'{ppath}["cos_min_ratio"]', p["cos_min_ratio"], allow_zero=True, allow_one=True
     )
-    lr = _validate.rate(_FN, 'config["optimizer"]["params"]["lr"]', opt_lr)
+    lr = opt_lr  # validated by from_deepspeed_config
     zero = jnp.zeros_like(lr)
     segments = [
         _curves.Segment(
@@ -349,6 +349,9 @@ def from_deepspeed_config(
             '`config["optimizer"]["params"]["lr"]` nor `optimizer_lr` is given'
             + (" (or give `warmup_max_lr`)." if kind == "WarmupLR" else ".")
         )
+    if opt_lr is not None:
+        source = "optimizer_lr" if config_lr is None else 'config["optimizer"]["params"]["lr"]'
+        opt_lr = _validate.rate(_FN, source, opt_lr)
     if kind == "OneCycle":
         return _onecycle(params, ppath)
     if kind == "LRRangeTest":

@@ -249,6 +249,14 @@ def test_bad_deepspeed_config_is_refused_by_name(config, exc, match):
         jo.from_deepspeed_config(config)
 
 
+def test_bad_optimizer_lr_is_refused_under_the_name_it_was_given():
+    block = _ds("WarmupCosineLR", total_num_steps=5)
+    with pytest.raises(ValueError, match=r"`optimizer_lr` must be a finite number >= 0"):
+        jo.from_deepspeed_config(block, optimizer_lr=-1.0)
+    with pytest.raises(TypeError, match=r'`config\["optimizer"\]\["params"\]\["lr"\]` must be'):
+        jo.from_deepspeed_config({"optimizer": {"params": {"lr": "3e-4"}}} | block)
+
+
 def test_optimizer_lr_given_twice_is_refused():
     config = {"optimizer": {"params": {"lr": 0.1}}} | _ds("WarmupCosineLR", total_num_steps=5)
     with pytest.raises(ValueError, match="give the optimizer's lr once"):
