@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.experimental import multihost_utils
 
 from . import _validate
 from ._inject import hyper, keep_dtypes
@@ -73,6 +74,13 @@ def _as_states(fn: str, param_states: Any) -> dict[Any, brainstate.State]:
             )
         seen[id(state)] = key
     return items
+
+
+def _host(value: Any) -> np.ndarray:
+    """``value`` as a numpy array on this host, gathered first if other processes hold parts."""
+    if isinstance(value, jax.Array) and not value.is_fully_addressable:
+        return np.asarray(multihost_utils.process_allgather(value, tiled=True))
+    return np.asarray(value)
 
 
 class SGD(brainstate.graph.Node):
@@ -391,13 +399,18 @@ class SGD(brainstate.graph.Node):
 
     # --- checkpoints --------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """A plain picklable dict: the step count and every optimizer buffer (numpy)."""
+        """A plain picklable dict: the step count and every optimizer buffer (numpy).
+
+        A buffer sharded over the devices of several processes is gathered whole on every
+        process (``multihost_utils.process_allgather``), so in a multi-process run every
+        process must call ``state_dict()``, as it calls any collective.
+        """
         if not self.param_states:
             raise ValueError("SGD.state_dict: call `register_trainable_weights` first.")
         leaves = jax.tree_util.tree_flatten_with_path(self.opt_state.value)[0]
         return {
-            "step_count": int(np.asarray(self.opt_state.value.count)),
-            "opt_state": {jax.tree_util.keystr(p): np.asarray(v) for p, v in leaves},
+            "step_count": int(_host(self.opt_state.value.count)),
+            "opt_state": {jax.tree_util.keystr(p): _host(v) for p, v in leaves},
         }
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
