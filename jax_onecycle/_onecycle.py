@@ -107,7 +107,7 @@ def resolve_cycle(
     three_phase = _validate.boolean(fn, "three_phase", three_phase)
     div = _validate.positive(fn, "div_factor", div_factor)
     final_div = _validate.positive(fn, "final_div_factor", final_div_factor)
-    optax_linear = False and convention == "optax" and anneal == "linear"  # S1-TEMP
+    optax_linear = convention == "optax" and anneal == "linear"
     three = three_phase or optax_linear
     if pct_final is not None and not three:
         raise ValueError(

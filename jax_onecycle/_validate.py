@@ -142,9 +142,10 @@ def positive(fn: str, name: str, value: Any) -> float:
     value = real(fn, name, value)
     if not (math.isfinite(value) and value > 0.0):
         fail(fn, name, "a finite number > 0", value)
+    _float32_range(fn, name, value)
     if np.float32(value) == 0.0:
         fail(fn, name, "a number > 0 that float32 can hold (at least 1.4e-45)", value)
-    return _float32_range(fn, name, value)
+    return value
 
 
 def non_negative(fn: str, name: str, value: Any) -> float:

@@ -2,7 +2,8 @@
 
 Writes ``tests/golden/onecycle.json``.  Run from the repository root::
 
-    python tests/make_golden.py
+    python tests/make_golden.py              # every reference
+    python tests/make_golden.py --only optax  # one reference; the others' lines kept as they are
 
 Every value is produced by running the reference implementation itself (torch
 ``OneCycleLR``, braintools ``OneCycleLR``, optax's one-cycle schedules, a real
@@ -237,15 +238,24 @@ def optax_cases(skipped):
             cid += f"-3ph-pf{pct_final:g}"
         cid += _tag(max_lr, div, final_div, defaults)
         b1 = int(pct * T)
-        if not three_phase:
+        if not three_phase and anneal == "cos":
             if b1 == T:
                 skipped.append({"id": cid, "reason": f"boundary keys collide: int(pct*T)={b1} == T"})
                 return
-            if anneal == "cos":
-                sched = optax.cosine_onecycle_schedule(T, max_lr, pct, div, final_div)
-            else:
-                sched = optax.piecewise_interpolate_schedule(
-                    "linear", max_lr / div, {b1: div, T: 1.0 / (div * final_div)})
+            sched = optax.cosine_onecycle_schedule(T, max_lr, pct, div, final_div)
+        elif not three_phase:
+            # optax.linear_onecycle_schedule is three-phase, pct_final=0.85 by default:
+            # convention="optax" with a linear anneal reproduces it without three_phase=True.
+            b2 = int(0.85 * T)
+            if len({b1, b2, T}) < 3:
+                skipped.append({"id": cid, "reason": f"boundary keys collide: int(pct*T)={b1}, "
+                                                      f"int(0.85*T)={b2}, T={T}"})
+                return
+            if not pct < 0.85:
+                skipped.append({"id": cid, "reason": f"pct_start={pct:g} >= pct_final=0.85: "
+                                                      "refused (optax re-sorts the boundaries)"})
+                return
+            sched = optax.linear_onecycle_schedule(T, max_lr, pct, 0.85, div, final_div)
         else:
             b2 = int(pct_final * T)
             if len({b1, b2, T}) < 3:
@@ -414,7 +424,47 @@ def _versions():
             "deepspeed": version("deepspeed"), "jax": jax.__version__}
 
 
+def _splice(reference, cases, skipped):
+    """Replace ``reference``'s lines of the existing file; every other line stays as it is."""
+    with open(OUT) as f:
+        lines = f.read().split("\n")
+    prefix = '{"id": "' + reference + "-"
+    ours = [json.dumps(c) for c in cases]
+    ours_skipped = [json.dumps(s) for s in skipped if s["id"].startswith(reference + "-")]
+    out, in_skipped, placed = [], False, {False: False, True: False}
+    for line in lines:
+        if line.startswith(' "skipped"'):
+            in_skipped = True
+        if not line.startswith(prefix):
+            out.append(line)
+            continue
+        if not placed[in_skipped]:  # the first old line of this reference: the new block
+            block = ours_skipped if in_skipped else ours
+            out.extend(b + "," for b in block)
+            placed[in_skipped] = True
+    if not placed[True] and ours_skipped:  # no old skipped line: put the new ones first
+        at = out.index(' "skipped": [') + 1
+        out[at:at] = [b + "," for b in ours_skipped]
+    text = "\n".join(out)
+    # the last entry of each list has no comma
+    text = text.replace(",\n ],", "\n ],").replace(",\n ]}", "\n ]}")
+    json.loads(text)
+    return text
+
+
 def main():
+    if sys.argv[1:2] == ["--only"]:
+        reference = sys.argv[2]
+        brainstate.environ.set(precision=64)
+        warnings.simplefilter("ignore")
+        skipped = []
+        cases = globals()[f"{reference}_cases"](skipped)
+        text = _splice(reference, cases, skipped)
+        with open(OUT, "w") as f:
+            f.write(text)
+        print(f"replaced {len(cases)} {reference} cases, skipped {len(skipped)} -> "
+              f"{os.path.relpath(OUT)}", file=sys.stdout)
+        return
     # Importing brainstate (pulled in by braintools) resets jax_enable_x64 to False
     # (brainstate/environ.py: ``set(precision=DEFAULT_PRECISION)`` at import), so
     # x64 is switched on through brainstate, after that import, and only when run.

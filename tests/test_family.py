@@ -324,6 +324,42 @@ def test_restarts_are_exact_where_torch_float_log_rounds_down(t_mult, epoch):
         assert float(sched(epoch * spe - 1)) < 0.01
 
 
+NARROW = [jnp.int8, jnp.int16, jnp.uint8, jnp.uint16, jnp.uint32, jnp.int64]
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+@pytest.mark.parametrize("dtype", NARROW, ids=lambda d: jnp.dtype(d).name)
+def test_narrow_integer_steps_do_not_wrap(name, dtype):
+    sched = SCHEDULES[name](0.1)
+    info = np.iinfo(dtype)
+    steps = np.array([0, 1, 5, 7, 40, 127, info.max], np.int64)
+    steps = steps[steps <= min(info.max, 2**40)]
+    with jax.enable_x64(dtype == jnp.int64):
+        ours = np.asarray(jax.jit(sched)(jnp.asarray(steps, dtype)), np.float64)
+        want = np.asarray(sched(jnp.asarray(np.minimum(steps, INT32_MAX), jnp.int32)), np.float64)
+        first = np.asarray(sched(jnp.asarray(-3, dtype)), np.float64) if info.min < 0 else None
+    np.testing.assert_allclose(ours, want, rtol=1e-6)
+    if first is not None:
+        np.testing.assert_allclose(first, sched(0), rtol=1e-6)
+
+
+def test_issue_reproducers_for_int16_steps():
+    assert float(fam.step_schedule(0.1, 10, gamma=0.5)(jnp.int16(5))) == pytest.approx(0.1)
+    restarts = fam.cosine_warm_restarts_schedule(0.1, 3, 2)
+    assert float(restarts(jnp.int16(5))) == pytest.approx(float(restarts(5)))
+    assert float(restarts(5)) == pytest.approx(0.05 * (1 + math.cos(math.pi * 2 / 6)))
+
+
+def test_held_cosine_is_the_periodic_one_up_to_t_max_then_eta_min():
+    lr, low = _f(0.1), _f(0.01)
+    periodic = fam.cosine_annealing_schedule(0.1, 7, 0.01)
+    held = fam.cosine_annealing_curve(jnp.asarray(lr), 7, jnp.asarray(low), hold=True)
+    steps = jnp.arange(30)
+    np.testing.assert_array_equal(held(steps[:8]), periodic(steps[:8]))
+    np.testing.assert_allclose(held(steps[7:]), low, rtol=1e-6)
+    assert float(periodic(14)) == pytest.approx(0.1)
+
+
 # ---- errors -----------------------------------------------------------------------------
 
 BAD = [

@@ -1,5 +1,7 @@
 """Behaviour of the pure schedules: shape, holding, finiteness, jit/vmap, traced peaks."""
 
+import inspect
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -155,6 +157,8 @@ _params = st.fixed_dictionaries({
 def test_property_bounded_monotone_phases_and_opposite_momentum(p):
     total, conv = p["total"], p["convention"]
     kwargs = dict(pct_start=p["pct_start"], anneal_strategy=p["anneal"], convention=conv)
+    if conv == "optax" and p["anneal"] == "linear":  # three-phase, as optax's linear one-cycle
+        kwargs["pct_final"] = max(0.85, (1.0 + p["pct_start"]) / 2)
     lr_fn = jo.onecycle_schedule(p["max_lr"], total, div_factor=p["div"], **kwargs)
     mom_fn = jo.onecycle_momentum_schedule(total, **kwargs)
     steps = jnp.arange(total + 2)
@@ -173,3 +177,105 @@ def test_property_bounded_monotone_phases_and_opposite_momentum(p):
     moving = np.abs(dlr) > 1e-3 * p["max_lr"]
     moving[max(peak - 1, 0): peak + 1] = False
     assert (np.sign(dlr[moving]) * np.sign(dmom[moving]) <= 0).all()
+
+
+# ---- narrow step dtypes, and the five one-cycle entry points --------------------------
+
+NARROW = [jnp.int8, jnp.int16, jnp.uint8, jnp.uint16, jnp.uint32, jnp.int32]
+SCHEDULES = {
+    "onecycle_lr": lambda: jo.onecycle_schedule(0.1, 100, convention="torch"),
+    "onecycle_lr_long": lambda: jo.onecycle_schedule(0.1, 100_000),
+    "onecycle_momentum": lambda: jo.onecycle_momentum_schedule(60, convention="fastai"),
+    "optax_linear": lambda: jo.onecycle_schedule(
+        0.1, 90, anneal_strategy="linear", convention="optax"
+    ),
+    "deepspeed_lr": lambda: jo.deepspeed_onecycle_schedule(
+        0.01, 0.1, cycle_first_step_size=40, decay_step_size=5, decay_lr_rate=0.5
+    ),
+    "deepspeed_momentum": lambda: jo.deepspeed_onecycle_momentum_schedule(
+        cycle_first_step_size=40, decay_step_size=5, decay_mom_rate=0.01
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+@pytest.mark.parametrize("dtype", NARROW, ids=lambda d: jnp.dtype(d).name)
+def test_narrow_integer_steps_give_the_int32_values(name, dtype):
+    sched = SCHEDULES[name]()
+    info = jnp.iinfo(dtype)
+    steps = np.array([0, 1, 5, 37, 99, 100, 101, 127, info.max], dtype=np.int64)
+    steps = steps[steps <= info.max]
+    as_int32 = jnp.asarray(np.minimum(steps, 2**31 - 1), jnp.int32)  # uint32 max: held
+    np.testing.assert_array_equal(jax.jit(sched)(jnp.asarray(steps, dtype)), sched(as_int32))
+    if info.min < 0:  # a negative step is step 0, in any dtype
+        np.testing.assert_array_equal(sched(jnp.asarray(-1, dtype)), sched(0))
+
+
+# The cycle keywords every one-cycle entry point shares, with one default each
+# (div_factor and final_div_factor do not apply to the momentum schedule, nor the
+# momentum bounds to the learning-rate schedule).
+CYCLE = ["total_steps", "epochs", "steps_per_epoch", "pct_start", "anneal_strategy",
+         "div_factor", "final_div_factor", "three_phase", "pct_final", "convention"]
+MOMENTUM = ["base_momentum", "max_momentum"]
+ENTRY_POINTS = {
+    "onecycle_schedule": (jo.onecycle_schedule, CYCLE),
+    "onecycle_momentum_schedule": (
+        jo.onecycle_momentum_schedule,
+        [k for k in CYCLE if "div_factor" not in k] + MOMENTUM,
+    ),
+    "onecycle_sgd": (jo.onecycle_sgd, CYCLE + MOMENTUM),
+    "onecycle_adamw": (jo.onecycle_adamw, CYCLE + MOMENTUM),
+    "OneCycleLR": (jo.OneCycleLR, CYCLE + MOMENTUM),
+}
+
+
+def _parameters(fn):
+    """The parameters a user passes (a class's constructor's, without ``self``)."""
+    params = dict(inspect.signature(fn.__init__ if inspect.isclass(fn) else fn).parameters)
+    params.pop("self", None)
+    return params
+
+
+def test_the_five_one_cycle_entry_points_share_names_and_defaults():
+    from jax_onecycle._onecycle import resolve_cycle
+
+    reference = dict(inspect.signature(resolve_cycle).parameters)
+    reference.update(
+        (k, v) for k, v in inspect.signature(jo.onecycle_momentum_schedule).parameters.items()
+        if k in MOMENTUM
+    )
+    for name, (fn, keys) in ENTRY_POINTS.items():
+        params = _parameters(fn)
+        for key in keys:
+            assert key in params, f"{name} lacks `{key}`"
+            assert params[key].default == reference[key].default, (name, key)
+            assert params[key].annotation == reference[key].annotation, (name, key)
+
+
+def test_onecycle_lr_keeps_braintools_positional_order_and_new_keywords_are_keyword_only():
+    params = _parameters(jo.OneCycleLR)
+    positional = [k for k, p in params.items() if p.kind is p.POSITIONAL_OR_KEYWORD]
+    assert positional == ["max_lr", "total_steps", "epochs", "steps_per_epoch", "pct_start",
+                          "anneal_strategy", "div_factor", "final_div_factor", "last_epoch"]
+    assert params["pct_final"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_both_forms_of_the_cycle_length_may_be_given_when_they_agree():
+    a = jo.onecycle_schedule(0.1, 30, epochs=3, steps_per_epoch=10)
+    b = jo.onecycle_schedule(0.1, 30)
+    np.testing.assert_array_equal(a(jnp.arange(35)), b(jnp.arange(35)))
+
+
+def test_onecycle_optimizers_and_facade_follow_the_schedule_with_pct_final():
+    kwargs = dict(pct_start=0.2, three_phase=True, pct_final=0.7, convention="torch")
+    lr = jo.onecycle_schedule(0.1, 50, **kwargs)
+    sched = jo.OneCycleLR(0.1, 50, **kwargs)
+    np.testing.assert_allclose([sched(k) for k in range(0, 50, 7)],
+                               [lr(k) for k in range(0, 50, 7)], rtol=1e-6)
+    for make in (jo.onecycle_sgd, jo.onecycle_adamw):
+        opt = make(0.1, 50, **kwargs)
+        params = {"w": jnp.zeros(2)}
+        state = opt.init(params)
+        for _ in range(36):
+            _, state = opt.update({"w": jnp.ones(2)}, state, params)
+        np.testing.assert_allclose(jo.hyperparams(state)["learning_rate"], lr(35), rtol=1e-6)
