@@ -31,6 +31,7 @@ from ._validate import INT32_MAX
 
 __all__ = [
     "Shape",
+    "Curve",
     "Segment",
     "ramp",
     "build",
@@ -57,6 +58,8 @@ __all__ = [
 # both computed without cancellation. Using y near the end keeps a ramp exact to
 # float32 precision where it approaches a tiny final value.
 Shape = Callable[[Any, Any, Any, Any, float], Any]
+# What `build` returns: an optax schedule that always gives an array.
+Curve = Callable[[ArrayLike], jax.Array]
 
 
 # ---- shapes -----------------------------------------------------------------------------
@@ -244,7 +247,7 @@ def ramp(seg: Segment) -> optax.Schedule:
     return schedule
 
 
-def build(segments: Sequence[Segment], last_step: int | None) -> optax.Schedule:
+def build(segments: Sequence[Segment], last_step: int | None) -> Curve:
     """``join_schedules`` over the segments; steps are clamped to [0, last_step].
 
     Any integer dtype is accepted for the step (int8 to uint64; see `steps`).

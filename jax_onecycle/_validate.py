@@ -17,6 +17,7 @@ from typing import Any, Literal, NoReturn, get_args
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 # The allowed strings, as types (for signatures) and as tuples (for `choice`).
 Convention = Literal["braintools", "torch", "fastai", "optax"]
@@ -47,7 +48,7 @@ _fail = fail  # the former private spelling, until every caller says `fail`
 
 def is_tracer(value: Any) -> bool:
     """Whether ``value`` is a JAX tracer (an abstract value that cannot be checked)."""
-    return isinstance(value, jax.core.Tracer)
+    return isinstance(value, Tracer)
 
 
 def integer(fn: str, name: str, value: Any, *, minimum: int = 1) -> int:
@@ -112,7 +113,7 @@ def real(fn: str, name: str, value: Any) -> float:
     """Return ``value`` as a float, refusing bools, strings and other non-numbers."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | np.generic):
         fail(fn, name, "a real number", value, TypeError)
-    if np.ndim(value) != 0:
+    if isinstance(value, np.ndarray) and value.ndim != 0:
         fail(fn, name, "a scalar", value, TypeError)
     return float(value)
 

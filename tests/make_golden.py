@@ -64,26 +64,70 @@ DS_LR = "deepspeed_onecycle_schedule"
 DS_MOM = "deepspeed_onecycle_momentum_schedule"
 
 
-def _lr_kwargs(max_lr, total_steps, pct_start, anneal, div, final_div, three_phase,
-               pct_final, convention, epochs=None, steps_per_epoch=None):
-    return {"max_lr": max_lr, "total_steps": total_steps, "epochs": epochs,
-            "steps_per_epoch": steps_per_epoch, "pct_start": pct_start,
-            "anneal_strategy": anneal, "div_factor": div, "final_div_factor": final_div,
-            "three_phase": three_phase, "pct_final": pct_final, "convention": convention}
+def _lr_kwargs(
+    max_lr,
+    total_steps,
+    pct_start,
+    anneal,
+    div,
+    final_div,
+    three_phase,
+    pct_final,
+    convention,
+    epochs=None,
+    steps_per_epoch=None,
+):
+    return {
+        "max_lr": max_lr,
+        "total_steps": total_steps,
+        "epochs": epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "pct_start": pct_start,
+        "anneal_strategy": anneal,
+        "div_factor": div,
+        "final_div_factor": final_div,
+        "three_phase": three_phase,
+        "pct_final": pct_final,
+        "convention": convention,
+    }
 
 
-def _mom_kwargs(total_steps, base, top, pct_start, anneal, three_phase, pct_final,
-                convention, epochs=None, steps_per_epoch=None):
-    return {"total_steps": total_steps, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
-            "base_momentum": base, "max_momentum": top, "pct_start": pct_start,
-            "anneal_strategy": anneal, "three_phase": three_phase, "pct_final": pct_final,
-            "convention": convention}
+def _mom_kwargs(
+    total_steps,
+    base,
+    top,
+    pct_start,
+    anneal,
+    three_phase,
+    pct_final,
+    convention,
+    epochs=None,
+    steps_per_epoch=None,
+):
+    return {
+        "total_steps": total_steps,
+        "epochs": epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "base_momentum": base,
+        "max_momentum": top,
+        "pct_start": pct_start,
+        "anneal_strategy": anneal,
+        "three_phase": three_phase,
+        "pct_final": pct_final,
+        "convention": convention,
+    }
 
 
 def _case(cid, reference, function, kwargs, steps, values):
     assert len(steps) == len(values)
-    return {"id": cid, "reference": reference, "function": function, "kwargs": kwargs,
-            "steps": [int(s) for s in steps], "values": [float(v) for v in values]}
+    return {
+        "id": cid,
+        "reference": reference,
+        "function": function,
+        "kwargs": kwargs,
+        "steps": [int(s) for s in steps],
+        "values": [float(v) for v in values],
+    }
 
 
 def _tag(max_lr, div, final_div, default_divs):
@@ -97,25 +141,62 @@ def _tag(max_lr, div, final_div, default_divs):
 
 # (T, pct_start) pairs shared by torch / braintools / optax: every T of the
 # grid, pct_start 0.3 / 0.25 / 0.05 (near 0) / 0.95 (near 1).
-PAIRS = [(1, 0.3), (1, 0.95), (2, 0.3), (2, 0.05), (2, 0.95), (7, 0.3), (7, 0.05),
-         (10, 0.25), (10, 0.05), (10, 0.95), (100, 0.3), (100, 0.25), (100, 0.05),
-         (100, 0.95), (1000, 0.3)]
+PAIRS = [
+    (1, 0.3),
+    (1, 0.95),
+    (2, 0.3),
+    (2, 0.05),
+    (2, 0.95),
+    (7, 0.3),
+    (7, 0.05),
+    (10, 0.25),
+    (10, 0.05),
+    (10, 0.95),
+    (100, 0.3),
+    (100, 0.25),
+    (100, 0.05),
+    (100, 0.95),
+    (1000, 0.3),
+]
 # pct_start * T == 1 exactly: torch divides by (end_step - start_step) == 0.
 TORCH_DEGENERATE = [(4, 0.25), (20, 0.05)]
 EXTRA_DIVS = [(7, 0.3), (100, 0.25)]  # run with div_factor=10, final_div_factor=100
 
 
 # --------------------------------------------------------------------------- torch
-def _run_torch(n_steps, total_steps, epochs, steps_per_epoch, max_lr, pct, anneal, div,
-               final_div, three_phase, base_mom, max_mom):
+def _run_torch(
+    n_steps,
+    total_steps,
+    epochs,
+    steps_per_epoch,
+    max_lr,
+    pct,
+    anneal,
+    div,
+    final_div,
+    three_phase,
+    base_mom,
+    max_mom,
+):
     from torch.optim.lr_scheduler import OneCycleLR
 
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=max_lr, momentum=0.9)
-    sched = OneCycleLR(opt, max_lr=max_lr, total_steps=total_steps, epochs=epochs,
-                       steps_per_epoch=steps_per_epoch, pct_start=pct, anneal_strategy=anneal,
-                       cycle_momentum=True, base_momentum=base_mom, max_momentum=max_mom,
-                       div_factor=div, final_div_factor=final_div, three_phase=three_phase)
+    sched = OneCycleLR(
+        opt,
+        max_lr=max_lr,
+        total_steps=total_steps,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        pct_start=pct,
+        anneal_strategy=anneal,
+        cycle_momentum=True,
+        base_momentum=base_mom,
+        max_momentum=max_mom,
+        div_factor=div,
+        final_div_factor=final_div,
+        three_phase=three_phase,
+    )
     lrs, moms = [], []
     for _ in range(n_steps):
         lrs.append(float(opt.param_groups[0]["lr"]))
@@ -130,21 +211,32 @@ def torch_cases(skipped):
     cases = []
     conv, defaults = "torch", (25.0, 1e4)
 
-    def lr_case(T, pct, anneal, three_phase=False, max_lr=0.1, div=25.0, final_div=1e4,
-                epochs=None, spe=None):
+    def lr_case(
+        T,
+        pct,
+        anneal,
+        three_phase=False,
+        max_lr=0.1,
+        div=25.0,
+        final_div=1e4,
+        epochs=None,
+        spe=None,
+    ):
         n = T if T is not None else epochs * spe
         cid = f"torch-lr-T{n}-p{pct:g}-{anneal}" + ("-3ph" if three_phase else "")
         cid += _tag(max_lr, div, final_div, defaults)
         if epochs is not None:
             cid += f"-e{epochs}x{spe}"
         try:
-            lrs, _ = _run_torch(n, T, epochs, spe, max_lr, pct, anneal, div, final_div,
-                                three_phase, 0.85, 0.95)
+            lrs, _ = _run_torch(
+                n, T, epochs, spe, max_lr, pct, anneal, div, final_div, three_phase, 0.85, 0.95
+            )
         except Exception as e:  # degenerate grid point: record why and skip
             skipped.append({"id": cid, "reason": f"{type(e).__name__}: {e}"})
             return
-        kw = _lr_kwargs(max_lr, T, pct, anneal, div, final_div, three_phase, None, conv,
-                        epochs, spe)
+        kw = _lr_kwargs(
+            max_lr, T, pct, anneal, div, final_div, three_phase, None, conv, epochs, spe
+        )
         cases.append(_case(cid, "torch", LR, kw, range(n), lrs))
 
     def mom_case(T, pct, anneal, base, top, three_phase=False, epochs=None, spe=None):
@@ -154,8 +246,9 @@ def torch_cases(skipped):
         if epochs is not None:
             cid += f"-e{epochs}x{spe}"
         try:
-            _, moms = _run_torch(n, T, epochs, spe, 0.1, pct, anneal, 25.0, 1e4, three_phase,
-                                 base, top)
+            _, moms = _run_torch(
+                n, T, epochs, spe, 0.1, pct, anneal, 25.0, 1e4, three_phase, base, top
+            )
         except Exception as e:
             skipped.append({"id": cid, "reason": f"{type(e).__name__}: {e}"})
             return
@@ -169,15 +262,22 @@ def torch_cases(skipped):
             lr_case(T, pct, anneal, div=10.0, final_div=100.0)
     lr_case(100, 0.3, "cos", max_lr=3.0)
     for anneal in ("cos", "linear"):
-        for T, pct in [(1, 0.3), (2, 0.3), (7, 0.3), (10, 0.25), (10, 0.95), (100, 0.3),
-                       (100, 0.05), (100, 0.95)] + TORCH_DEGENERATE:
+        for T, pct in [
+            (1, 0.3),
+            (2, 0.3),
+            (7, 0.3),
+            (10, 0.25),
+            (10, 0.95),
+            (100, 0.3),
+            (100, 0.05),
+            (100, 0.95),
+        ] + TORCH_DEGENERATE:
             lr_case(T, pct, anneal, three_phase=True)
     lr_case(1000, 0.25, "cos", three_phase=True)
     lr_case(10, 0.25, "cos", three_phase=True, div=10.0, final_div=100.0)
     lr_case(None, 0.3, "cos", epochs=3, spe=7)
 
-    for T, pct in [(1, 0.3), (2, 0.05), (7, 0.3), (10, 0.25), (100, 0.3), (100, 0.05),
-                   (100, 0.95)]:
+    for T, pct in [(1, 0.3), (2, 0.05), (7, 0.3), (10, 0.25), (100, 0.3), (100, 0.05), (100, 0.95)]:
         mom_case(T, pct, "cos", 0.85, 0.95)
     for T, pct in [(7, 0.3), (100, 0.3)]:
         mom_case(T, pct, "linear", 0.85, 0.95)
@@ -200,8 +300,14 @@ def braintools_cases(skipped):
 
     def run(T, pct, anneal, max_lr=0.1, div=25.0, final_div=1e4):
         cid = f"braintools-lr-T{T}-p{pct:g}-{anneal}" + _tag(max_lr, div, final_div, defaults)
-        sched = braintools.optim.OneCycleLR(max_lr, T, pct_start=pct, anneal_strategy=anneal,
-                                            div_factor=div, final_div_factor=final_div)
+        sched = braintools.optim.OneCycleLR(
+            max_lr,
+            T,
+            pct_start=pct,
+            anneal_strategy=anneal,
+            div_factor=div,
+            final_div_factor=final_div,
+        )
         steps = list(range(T)) + [T, T + 1, T + 5]
         values = []
         for k in range(T + 6):
@@ -231,8 +337,7 @@ def optax_cases(skipped):
     cases = []
     conv, defaults = "optax", (25.0, 1e4)
 
-    def run(T, pct, anneal, three_phase=False, pct_final=None, max_lr=0.1, div=25.0,
-            final_div=1e4):
+    def run(T, pct, anneal, three_phase=False, pct_final=None, max_lr=0.1, div=25.0, final_div=1e4):
         cid = f"optax-lr-T{T}-p{pct:g}-{anneal}"
         if three_phase:
             cid += f"-3ph-pf{pct_final:g}"
@@ -240,7 +345,9 @@ def optax_cases(skipped):
         b1 = int(pct * T)
         if not three_phase and anneal == "cos":
             if b1 == T:
-                skipped.append({"id": cid, "reason": f"boundary keys collide: int(pct*T)={b1} == T"})
+                skipped.append(
+                    {"id": cid, "reason": f"boundary keys collide: int(pct*T)={b1} == T"}
+                )
                 return
             sched = optax.cosine_onecycle_schedule(T, max_lr, pct, div, final_div)
         elif not three_phase:
@@ -248,35 +355,57 @@ def optax_cases(skipped):
             # convention="optax" with a linear anneal reproduces it without three_phase=True.
             b2 = int(0.85 * T)
             if len({b1, b2, T}) < 3:
-                skipped.append({"id": cid, "reason": f"boundary keys collide: int(pct*T)={b1}, "
-                                                      f"int(0.85*T)={b2}, T={T}"})
+                skipped.append(
+                    {
+                        "id": cid,
+                        "reason": f"boundary keys collide: int(pct*T)={b1}, "
+                        f"int(0.85*T)={b2}, T={T}",
+                    }
+                )
                 return
             if not pct < 0.85:
-                skipped.append({"id": cid, "reason": f"pct_start={pct:g} >= pct_final=0.85: "
-                                                      "refused (optax re-sorts the boundaries)"})
+                skipped.append(
+                    {
+                        "id": cid,
+                        "reason": f"pct_start={pct:g} >= pct_final=0.85: "
+                        "refused (optax re-sorts the boundaries)",
+                    }
+                )
                 return
             sched = optax.linear_onecycle_schedule(T, max_lr, pct, 0.85, div, final_div)
         else:
             b2 = int(pct_final * T)
             if len({b1, b2, T}) < 3:
-                skipped.append({"id": cid, "reason": f"boundary keys collide: int(pct*T)={b1}, "
-                                                      f"int(pct_final*T)={b2}, T={T}"})
+                skipped.append(
+                    {
+                        "id": cid,
+                        "reason": f"boundary keys collide: int(pct*T)={b1}, "
+                        f"int(pct_final*T)={b2}, T={T}",
+                    }
+                )
                 return
             if not pct < pct_final <= 1.0:
-                skipped.append({"id": cid, "reason": f"pct_final={pct_final:g} outside "
-                                                      f"(pct_start, 1]: boundaries get re-sorted"})
+                skipped.append(
+                    {
+                        "id": cid,
+                        "reason": f"pct_final={pct_final:g} outside "
+                        f"(pct_start, 1]: boundaries get re-sorted",
+                    }
+                )
                 return
             if anneal == "linear":
                 sched = optax.linear_onecycle_schedule(T, max_lr, pct, pct_final, div, final_div)
             else:
                 sched = optax.piecewise_interpolate_schedule(
-                    "cosine", max_lr / div, {b1: div, b2: 1.0 / div, T: 1.0 / final_div})
+                    "cosine", max_lr / div, {b1: div, b2: 1.0 / div, T: 1.0 / final_div}
+                )
         steps = jnp.arange(T + 6)
         values = jax.vmap(sched)(steps)
         assert values.dtype == jnp.float64
         kw = _lr_kwargs(max_lr, T, pct, anneal, div, final_div, three_phase, pct_final, conv)
-        cases.append(_case(cid, "optax", LR, kw, [int(s) for s in steps],
-                           [float(v) for v in values]))
+        cases.append(
+            _case(cid, "optax", LR, kw, [int(s) for s in steps], [float(v) for v in values])
+        )
 
     for anneal in ("cos", "linear"):
         for T, pct in PAIRS:
@@ -284,8 +413,18 @@ def optax_cases(skipped):
         for T, pct in EXTRA_DIVS:
             run(T, pct, anneal, div=10.0, final_div=100.0)
     run(100, 0.3, "cos", max_lr=3.0)
-    three = [(1, 0.3), (2, 0.3), (7, 0.3), (7, 0.05), (10, 0.25), (10, 0.05), (100, 0.3),
-             (100, 0.25), (100, 0.05), (100, 0.95)]
+    three = [
+        (1, 0.3),
+        (2, 0.3),
+        (7, 0.3),
+        (7, 0.05),
+        (10, 0.25),
+        (10, 0.05),
+        (100, 0.3),
+        (100, 0.25),
+        (100, 0.05),
+        (100, 0.95),
+    ]
     for anneal in ("cos", "linear"):
         for T, pct in three:
             run(T, pct, anneal, three_phase=True, pct_final=0.85)
@@ -324,8 +463,9 @@ def _run_fastai(n_epoch, n_iter, lr_max, div, div_final, pct, moms):
     learn = Learner(dls, torch.nn.Linear(1, 1), loss_func=torch.nn.MSELoss())
     rec = Rec()
     with learn.no_bar(), learn.no_logging():
-        learn.fit_one_cycle(n_epoch, lr_max, div=div, div_final=div_final, pct_start=pct,
-                            moms=moms, cbs=rec)
+        learn.fit_one_cycle(
+            n_epoch, lr_max, div=div, div_final=div_final, pct_start=pct, moms=moms, cbs=rec
+        )
     assert len(rec.lrs) == n_epoch * n_iter
     return rec.lrs, rec.moms
 
@@ -365,17 +505,38 @@ def deepspeed_cases(skipped):
 
     cases = []
 
-    def run(name, n_extra, cycle_min_lr=0.01, cycle_max_lr=0.1, first=10, second=None,
-            stair1=0, stair2=None, decay_step_size=0, decay_lr_rate=0.0, min_mom=0.8,
-            max_mom=0.9, decay_mom_rate=0.0):
+    def run(
+        name,
+        n_extra,
+        cycle_min_lr=0.01,
+        cycle_max_lr=0.1,
+        first=10,
+        second=None,
+        stair1=0,
+        stair2=None,
+        decay_step_size=0,
+        decay_lr_rate=0.0,
+        min_mom=0.8,
+        max_mom=0.9,
+        decay_mom_rate=0.0,
+    ):
         param = torch.nn.Parameter(torch.zeros(1))
         opt = torch.optim.Adam([param], lr=cycle_max_lr)
-        sched = OneCycle(opt, cycle_min_lr, cycle_max_lr, decay_lr_rate=decay_lr_rate,
-                         cycle_first_step_size=first, cycle_second_step_size=second,
-                         cycle_first_stair_count=stair1, cycle_second_stair_count=stair2,
-                         decay_step_size=decay_step_size, cycle_momentum=True,
-                         cycle_min_mom=min_mom, cycle_max_mom=max_mom,
-                         decay_mom_rate=decay_mom_rate)
+        sched = OneCycle(
+            opt,
+            cycle_min_lr,
+            cycle_max_lr,
+            decay_lr_rate=decay_lr_rate,
+            cycle_first_step_size=first,
+            cycle_second_step_size=second,
+            cycle_first_stair_count=stair1,
+            cycle_second_stair_count=stair2,
+            decay_step_size=decay_step_size,
+            cycle_momentum=True,
+            cycle_min_mom=min_mom,
+            cycle_max_mom=max_mom,
+            decay_mom_rate=decay_mom_rate,
+        )
         n = int(sched.total_size) + n_extra
         lrs, moms = [], []
         for _ in range(n):
@@ -384,14 +545,26 @@ def deepspeed_cases(skipped):
             param.grad = torch.ones(1)
             opt.step()
             sched.step()
-        shape = {"cycle_first_step_size": first, "cycle_second_step_size": second,
-                 "cycle_first_stair_count": stair1, "cycle_second_stair_count": stair2,
-                 "decay_step_size": decay_step_size}
-        kw = {"cycle_min_lr": cycle_min_lr, "cycle_max_lr": cycle_max_lr, **shape,
-              "decay_lr_rate": decay_lr_rate}
+        shape = {
+            "cycle_first_step_size": first,
+            "cycle_second_step_size": second,
+            "cycle_first_stair_count": stair1,
+            "cycle_second_stair_count": stair2,
+            "decay_step_size": decay_step_size,
+        }
+        kw = {
+            "cycle_min_lr": cycle_min_lr,
+            "cycle_max_lr": cycle_max_lr,
+            **shape,
+            "decay_lr_rate": decay_lr_rate,
+        }
         cases.append(_case(f"deepspeed-lr-{name}", "deepspeed", DS_LR, kw, range(n), lrs))
-        kw = {**shape, "cycle_min_mom": min_mom, "cycle_max_mom": max_mom,
-              "decay_mom_rate": decay_mom_rate}
+        kw = {
+            **shape,
+            "cycle_min_mom": min_mom,
+            "cycle_max_mom": max_mom,
+            "decay_mom_rate": decay_mom_rate,
+        }
         cases.append(_case(f"deepspeed-mom-{name}", "deepspeed", DS_MOM, kw, range(n), moms))
 
     run("sym10", 10)
@@ -407,11 +580,32 @@ def deepspeed_cases(skipped):
     run("decay0-rates-ignored", 30, decay_step_size=0, decay_lr_rate=0.5, decay_mom_rate=0.02)
     run("decay4-mom-only", 20, decay_step_size=4, decay_lr_rate=0.0, decay_mom_rate=0.01)
     run("decay4-lr-only", 20, decay_step_size=4, decay_lr_rate=0.25, decay_mom_rate=0.0)
-    run("mixed", 20, cycle_min_lr=0.001, cycle_max_lr=3.0, first=6, second=9, stair1=2,
-        stair2=3, decay_step_size=3, decay_lr_rate=1.0, min_mom=0.85, max_mom=0.95,
-        decay_mom_rate=0.01)
-    run("long250-750", 200, cycle_min_lr=1e-4, cycle_max_lr=1e-3, first=250, second=750,
-        decay_step_size=100, decay_lr_rate=0.1, decay_mom_rate=0.001)
+    run(
+        "mixed",
+        20,
+        cycle_min_lr=0.001,
+        cycle_max_lr=3.0,
+        first=6,
+        second=9,
+        stair1=2,
+        stair2=3,
+        decay_step_size=3,
+        decay_lr_rate=1.0,
+        min_mom=0.85,
+        max_mom=0.95,
+        decay_mom_rate=0.01,
+    )
+    run(
+        "long250-750",
+        200,
+        cycle_min_lr=1e-4,
+        cycle_max_lr=1e-3,
+        first=250,
+        second=750,
+        decay_step_size=100,
+        decay_lr_rate=0.1,
+        decay_mom_rate=0.001,
+    )
     return cases
 
 
@@ -419,9 +613,14 @@ def deepspeed_cases(skipped):
 def _versions():
     from importlib.metadata import version
 
-    return {"torch": torch.__version__, "braintools": version("braintools"),
-            "optax": version("optax"), "fastai": version("fastai"),
-            "deepspeed": version("deepspeed"), "jax": jax.__version__}
+    return {
+        "torch": torch.__version__,
+        "braintools": version("braintools"),
+        "optax": version("optax"),
+        "fastai": version("fastai"),
+        "deepspeed": version("deepspeed"),
+        "jax": jax.__version__,
+    }
 
 
 def _splice(reference, cases, skipped):
@@ -462,8 +661,11 @@ def main():
         text = _splice(reference, cases, skipped)
         with open(OUT, "w") as f:
             f.write(text)
-        print(f"replaced {len(cases)} {reference} cases, skipped {len(skipped)} -> "
-              f"{os.path.relpath(OUT)}", file=sys.stdout)
+        print(
+            f"replaced {len(cases)} {reference} cases, skipped {len(skipped)} -> "
+            f"{os.path.relpath(OUT)}",
+            file=sys.stdout,
+        )
         return
     # Importing brainstate (pulled in by braintools) resets jax_enable_x64 to False
     # (brainstate/environ.py: ``set(precision=DEFAULT_PRECISION)`` at import), so
@@ -489,8 +691,10 @@ def main():
     counts = {}
     for c in cases:
         counts[c["reference"]] = counts.get(c["reference"], 0) + 1
-    print(f"wrote {len(cases)} cases {counts}, skipped {len(skipped)} -> "
-          f"{os.path.relpath(OUT)}", file=sys.stdout)
+    print(
+        f"wrote {len(cases)} cases {counts}, skipped {len(skipped)} -> {os.path.relpath(OUT)}",
+        file=sys.stdout,
+    )
 
 
 if __name__ == "__main__":

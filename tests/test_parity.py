@@ -78,8 +78,9 @@ def test_optax_linear_returns_to_the_initial_value_at_pct_final():
         0.1, 10, pct_start=0.25, anneal_strategy="linear", convention="optax"
     )
     values = np.asarray(sched(jnp.arange(11)))
-    np.testing.assert_allclose(values[[0, 2, 3, 8, 10]], [0.004, 0.1, 0.084, 0.004, 4e-7],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        values[[0, 2, 3, 8, 10]], [0.004, 0.1, 0.084, 0.004, 4e-7], rtol=1e-5
+    )
 
 
 def test_optax_linear_momentum_mirrors_the_three_phases():
@@ -88,8 +89,11 @@ def test_optax_linear_momentum_mirrors_the_three_phases():
     )
     # max -> base at the peak (step 2) -> max where the rate is back at its initial value
     # (step 8), then held at max through the final phase, as PyTorch's three_phase does.
-    np.testing.assert_allclose(mom(jnp.array([0, 2, 5, 8, 9, 10, 50])),
-                               [0.95, 0.85, 0.90, 0.95, 0.95, 0.95, 0.95], rtol=1e-6)
+    np.testing.assert_allclose(
+        mom(jnp.array([0, 2, 5, 8, 9, 10, 50])),
+        [0.95, 0.85, 0.90, 0.95, 0.95, 0.95, 0.95],
+        rtol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("total, pct", LIVE_GRID)
@@ -102,8 +106,7 @@ def test_live_braintools_onecycle(total, pct, anneal):
         expected.append(float(ref.get_lr()[0]))
         ref.step()
     ours = jo.onecycle_schedule(0.1, total, pct_start=pct, anneal_strategy=anneal)
-    np.testing.assert_allclose(jax.jit(ours)(jnp.arange(total + 3)), expected,
-                               rtol=1e-5, atol=2e-8)
+    np.testing.assert_allclose(jax.jit(ours)(jnp.arange(total + 3)), expected, rtol=1e-5, atol=2e-8)
 
 
 @pytest.mark.parametrize("total, pct", LIVE_GRID + [(10, 1.0)])
@@ -116,8 +119,8 @@ def test_live_torch_onecycle_lr_and_momentum(total, pct, anneal, three_phase):
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=0.1, momentum=0.9)
     ref = torch.optim.lr_scheduler.OneCycleLR(
-        opt, 0.1, total_steps=total, pct_start=pct, anneal_strategy=anneal,
-        three_phase=three_phase)
+        opt, 0.1, total_steps=total, pct_start=pct, anneal_strategy=anneal, three_phase=three_phase
+    )
     lrs, moms = [], []
     for step in range(total):
         lrs.append(opt.param_groups[0]["lr"])
@@ -125,8 +128,9 @@ def test_live_torch_onecycle_lr_and_momentum(total, pct, anneal, three_phase):
         opt.step()
         if step < total - 1:
             ref.step()
-    kwargs = dict(pct_start=pct, anneal_strategy=anneal, three_phase=three_phase,
-                  convention="torch")
+    kwargs = dict(
+        pct_start=pct, anneal_strategy=anneal, three_phase=three_phase, convention="torch"
+    )
     steps = jnp.arange(total)
     lr = jax.jit(jo.onecycle_schedule(0.1, total, **kwargs))(steps)
     mom = jax.jit(jo.onecycle_momentum_schedule(total, **kwargs))(steps)

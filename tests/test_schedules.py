@@ -35,10 +35,12 @@ def test_every_int32_step_is_finite_and_held(convention, three_phase, anneal, to
 
 @pytest.mark.parametrize("convention", CONVENTIONS)
 def test_endpoints_follow_the_convention_table(convention):
-    sched = jo.onecycle_schedule(1.0, 100, div_factor=10.0, final_div_factor=100.0,
-                                 convention=convention)
-    final = {"braintools": 1.0 / 100, "fastai": 1.0 / 100, "torch": 0.1 / 100,
-             "optax": 0.1 / 100}[convention]
+    sched = jo.onecycle_schedule(
+        1.0, 100, div_factor=10.0, final_div_factor=100.0, convention=convention
+    )
+    final = {"braintools": 1.0 / 100, "fastai": 1.0 / 100, "torch": 0.1 / 100, "optax": 0.1 / 100}[
+        convention
+    ]
     np.testing.assert_allclose(sched(0), 0.1, rtol=1e-6)
     np.testing.assert_allclose(sched(10_000), final, rtol=1e-6)
     peak_step = {"torch": 29, "optax": 30}.get(convention, 30)
@@ -97,8 +99,9 @@ def test_epochs_times_steps_per_epoch_equals_total_steps():
 
 
 def test_three_phase_returns_to_initial_before_the_final_anneal():
-    sched = jo.onecycle_schedule(1.0, 100, pct_start=0.3, three_phase=True,
-                                 anneal_strategy="linear", convention="torch")
+    sched = jo.onecycle_schedule(
+        1.0, 100, pct_start=0.3, three_phase=True, anneal_strategy="linear", convention="torch"
+    )
     np.testing.assert_allclose(sched(29), 1.0, rtol=1e-6)
     np.testing.assert_allclose(sched(58), 0.04, rtol=1e-6)
     mom = jo.onecycle_momentum_schedule(100, three_phase=True, convention="torch")
@@ -106,8 +109,15 @@ def test_three_phase_returns_to_initial_before_the_final_anneal():
 
 
 def test_pct_final_moves_the_end_of_the_second_phase():
-    sched = jo.onecycle_schedule(1.0, 100, pct_start=0.3, three_phase=True, pct_final=0.85,
-                                 anneal_strategy="linear", convention="optax")
+    sched = jo.onecycle_schedule(
+        1.0,
+        100,
+        pct_start=0.3,
+        three_phase=True,
+        pct_final=0.85,
+        anneal_strategy="linear",
+        convention="optax",
+    )
     np.testing.assert_allclose(sched(85), 0.04, rtol=1e-6)
     assert float(sched(70)) > 0.04
 
@@ -125,31 +135,39 @@ def test_no_cancellation_near_a_tiny_final_value():
 
 def test_deepspeed_stairs_hold_flat_then_decay_after_the_cycle():
     sched = jo.deepspeed_onecycle_schedule(
-        0.0, 1.0, cycle_first_step_size=8, cycle_first_stair_count=4,
-        decay_step_size=2, decay_lr_rate=1.0,
+        0.0,
+        1.0,
+        cycle_first_step_size=8,
+        cycle_first_stair_count=4,
+        decay_step_size=2,
+        decay_lr_rate=1.0,
     )
     values = np.asarray(sched(jnp.arange(20)))
-    np.testing.assert_allclose(values[:9], [0, 0, .25, .25, .5, .5, .75, .75, 1.0])
+    np.testing.assert_allclose(values[:9], [0, 0, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1.0])
     np.testing.assert_allclose(values[16], 0.0)
-    cycle_min = jo.deepspeed_onecycle_schedule(0.5, 1.0, cycle_first_step_size=2,
-                                               decay_step_size=2, decay_lr_rate=1.0)
+    cycle_min = jo.deepspeed_onecycle_schedule(
+        0.5, 1.0, cycle_first_step_size=2, decay_step_size=2, decay_lr_rate=1.0
+    )
     np.testing.assert_allclose(cycle_min(jnp.array([4, 6, 8])), [0.5, 0.25, 0.5 / 3], rtol=1e-6)
 
 
 def test_deepspeed_momentum_starts_at_the_constructor_value():
     mom = jo.deepspeed_onecycle_momentum_schedule(cycle_first_step_size=4)
-    np.testing.assert_allclose(mom(jnp.array([0, 1, 4, 8, 100])),
-                               [0.8, 0.875, 0.8, 0.9, 0.9], rtol=1e-6)
+    np.testing.assert_allclose(
+        mom(jnp.array([0, 1, 4, 8, 100])), [0.8, 0.875, 0.8, 0.9, 0.9], rtol=1e-6
+    )
 
 
-_params = st.fixed_dictionaries({
-    "total": st.integers(1, 3000),
-    "pct_start": st.floats(0.01, 0.99),
-    "anneal": st.sampled_from(["cos", "linear"]),
-    "convention": st.sampled_from(CONVENTIONS),
-    "max_lr": st.floats(1e-4, 10.0),
-    "div": st.floats(1.5, 100.0),
-})
+_params = st.fixed_dictionaries(
+    {
+        "total": st.integers(1, 3000),
+        "pct_start": st.floats(0.01, 0.99),
+        "anneal": st.sampled_from(["cos", "linear"]),
+        "convention": st.sampled_from(CONVENTIONS),
+        "max_lr": st.floats(1e-4, 10.0),
+        "div": st.floats(1.5, 100.0),
+    }
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -175,7 +193,7 @@ def test_property_bounded_monotone_phases_and_opposite_momentum(p):
     # which lies between the sampled maximum's neighbours, may move both ways)
     dlr, dmom = np.diff(lr), np.diff(mom)
     moving = np.abs(dlr) > 1e-3 * p["max_lr"]
-    moving[max(peak - 1, 0): peak + 1] = False
+    moving[max(peak - 1, 0) : peak + 1] = False
     assert (np.sign(dlr[moving]) * np.sign(dmom[moving]) <= 0).all()
 
 
@@ -214,8 +232,18 @@ def test_narrow_integer_steps_give_the_int32_values(name, dtype):
 # The cycle keywords every one-cycle entry point shares, with one default each
 # (div_factor and final_div_factor do not apply to the momentum schedule, nor the
 # momentum bounds to the learning-rate schedule).
-CYCLE = ["total_steps", "epochs", "steps_per_epoch", "pct_start", "anneal_strategy",
-         "div_factor", "final_div_factor", "three_phase", "pct_final", "convention"]
+CYCLE = [
+    "total_steps",
+    "epochs",
+    "steps_per_epoch",
+    "pct_start",
+    "anneal_strategy",
+    "div_factor",
+    "final_div_factor",
+    "three_phase",
+    "pct_final",
+    "convention",
+]
 MOMENTUM = ["base_momentum", "max_momentum"]
 ENTRY_POINTS = {
     "onecycle_schedule": (jo.onecycle_schedule, CYCLE),
@@ -241,7 +269,8 @@ def test_the_five_one_cycle_entry_points_share_names_and_defaults():
 
     reference = dict(inspect.signature(resolve_cycle).parameters)
     reference.update(
-        (k, v) for k, v in inspect.signature(jo.onecycle_momentum_schedule).parameters.items()
+        (k, v)
+        for k, v in inspect.signature(jo.onecycle_momentum_schedule).parameters.items()
         if k in MOMENTUM
     )
     for name, (fn, keys) in ENTRY_POINTS.items():
@@ -255,8 +284,17 @@ def test_the_five_one_cycle_entry_points_share_names_and_defaults():
 def test_onecycle_lr_keeps_braintools_positional_order_and_new_keywords_are_keyword_only():
     params = _parameters(jo.OneCycleLR)
     positional = [k for k, p in params.items() if p.kind is p.POSITIONAL_OR_KEYWORD]
-    assert positional == ["max_lr", "total_steps", "epochs", "steps_per_epoch", "pct_start",
-                          "anneal_strategy", "div_factor", "final_div_factor", "last_epoch"]
+    assert positional == [
+        "max_lr",
+        "total_steps",
+        "epochs",
+        "steps_per_epoch",
+        "pct_start",
+        "anneal_strategy",
+        "div_factor",
+        "final_div_factor",
+        "last_epoch",
+    ]
     assert params["pct_final"].kind is inspect.Parameter.KEYWORD_ONLY
 
 
@@ -270,8 +308,9 @@ def test_onecycle_optimizers_and_facade_follow_the_schedule_with_pct_final():
     kwargs = dict(pct_start=0.2, three_phase=True, pct_final=0.7, convention="torch")
     lr = jo.onecycle_schedule(0.1, 50, **kwargs)
     sched = jo.OneCycleLR(0.1, 50, **kwargs)
-    np.testing.assert_allclose([sched(k) for k in range(0, 50, 7)],
-                               [lr(k) for k in range(0, 50, 7)], rtol=1e-6)
+    np.testing.assert_allclose(
+        [sched(k) for k in range(0, 50, 7)], [lr(k) for k in range(0, 50, 7)], rtol=1e-6
+    )
     for make in (jo.onecycle_sgd, jo.onecycle_adamw):
         opt = make(0.1, 50, **kwargs)
         params = {"w": jnp.zeros(2)}
