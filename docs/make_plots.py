@@ -1,7 +1,13 @@
 """Draw every figure of the documentation into ``docs/img/`` (run from the repository root).
 
     python docs/make_plots.py                         # all figures
-    python docs/make_plots.py --demo examples/out     # also copy the demo's digits_*.png
+    python docs/make_plots.py --only digits lr_range_test   # some of them
+    python docs/make_plots.py --demo examples/out     # take the digits demo's new run first
+
+The digits figures are drawn by the demo's own ``plot`` function from the data of its last
+run, kept in ``docs/img/digits_plot_data.npz`` (``--demo DIR`` copies it from the run's
+``DIR/digits_plot_data.npz``); ``tests/test_examples.py`` checks that every committed
+``digits_*.png`` and ``lr_range_test.png`` is what this script draws today.
 
 Each reference library (torch, braintools, fastai, DeepSpeed, transformers) is drawn
 dotted over our curve when it is importable, and skipped otherwise; the figures say which.
@@ -12,7 +18,6 @@ drawn by hand: re-run this script after changing a schedule.
 from __future__ import annotations
 
 import argparse
-import glob
 import importlib.util
 import os
 import shutil
@@ -40,9 +45,9 @@ def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _save(fig, name: str) -> None:
+def _save(fig, name: str, folder: str = IMG) -> None:
     fig.tight_layout()
-    path = os.path.join(IMG, name)
+    path = os.path.join(folder, name)
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     print(f"wrote {os.path.relpath(path, ROOT)}")
@@ -230,7 +235,7 @@ def family_figure() -> None:
     print("wrote docs/img/family_gallery.png")
 
 
-def lr_range_test_figure() -> None:
+def lr_range_test_figure(folder: str = IMG) -> None:
     """The LR range test of the digits demo's MLP (optax form)."""
     from sklearn.datasets import load_digits
 
@@ -250,37 +255,57 @@ def lr_range_test_figure() -> None:
 
     result = jo.lr_range_test(loss_fn, params, batches, init_lr=1e-4, final_lr=10.0,
                               num_iter=100, progress=False)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    result.plot(ax=ax)
-    # the last raw losses of a diverging sweep are huge: keep the interesting part in view
-    ax.set_ylim(0, 1.5 * float(np.max(result.smoothed_losses[: len(result.losses) // 2])))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    result.plot(ax=ax)  # frames the sweep up to the smoothed minimum, the divergence clipped
     ax.set_title("lr_range_test on digits (MLP 64-256-10, SGD momentum 0.9)")
-    _save(fig, "lr_range_test.png")
+    _save(fig, "lr_range_test.png", folder)
     print("  suggestions: " + ", ".join(f"{k} {v:.3g}" for k, v in result.suggestions.items()))
 
 
+DIGITS_DATA = os.path.join(IMG, "digits_plot_data.npz")
+
+
 def copy_demo(folder: str) -> None:
-    names = sorted(glob.glob(os.path.join(folder, "digits_*.png")))
-    if not names:
-        raise SystemExit(f"no digits_*.png in {folder}: run examples/digits_superconvergence.py")
-    for name in names:
-        shutil.copy(name, os.path.join(IMG, os.path.basename(name)))
-        print(f"copied {os.path.relpath(name, ROOT)} -> docs/img/")
+    """Take the plot data of the digits demo's run in ``folder`` (its ``--out``)."""
+    data = os.path.join(folder, "digits_plot_data.npz")
+    if not os.path.isfile(data):
+        raise SystemExit(f"no {data}: run examples/digits_superconvergence.py --out {folder}")
+    shutil.copy(data, DIGITS_DATA)
+    print(f"copied {os.path.relpath(data, ROOT)} -> docs/img/")
+
+
+def digits_figures(folder: str = IMG) -> None:
+    """digits_{schedules,losses,lr_range_test}.png, drawn by the demo from its last run's data."""
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    import digits_superconvergence as demo
+
+    for path in demo.plot(folder, dpi=DPI, **demo.load_plot_data(DIGITS_DATA)):
+        print(f"wrote {os.path.relpath(path, ROOT)}")
+
+
+FIGURES = {
+    "conventions": convention_figures,
+    "momentum": momentum_figure,
+    "deepspeed": deepspeed_figure,
+    "family": family_figure,
+    "lr_range_test": lr_range_test_figure,
+    "digits": digits_figures,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--demo", metavar="DIR",
-                        help="copy DIR/digits_*.png (the digits demo's output) into docs/img/")
+                        help="first copy DIR/digits_plot_data.npz (the digits demo's last run, "
+                        "its --out) into docs/img/")
+    parser.add_argument("--only", nargs="+", choices=sorted(FIGURES), metavar="NAME",
+                        help=f"draw only these figures ({', '.join(FIGURES)})")
     args = parser.parse_args()
     os.makedirs(IMG, exist_ok=True)
-    convention_figures()
-    momentum_figure()
-    deepspeed_figure()
-    family_figure()
-    lr_range_test_figure()
     if args.demo:
         copy_demo(args.demo)
+    for name in args.only or FIGURES:
+        FIGURES[name]()
 
 
 if __name__ == "__main__":
