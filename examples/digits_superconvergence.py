@@ -17,10 +17,12 @@ super-convergence claim: for each policy, the number of epochs it needs to reach
 constant-rate run's final validation accuracy (a policy with a schedule is re-run with
 each budget of epochs up to a third of the constant run's, since its curve depends on
 the budget), over several seeds.
-Writes PNG plots of the learning-rate and momentum curves and of the loss curves.
+Writes PNG plots of the learning-rate and momentum curves and of the loss curves, and the
+data they are drawn from (``digits_plot_data.npz``: ``docs/make_plots.py --demo`` redraws
+the docs' copies from it).
 
 Every seed run is one compiled program (jax.lax.scan over epochs and batches, jax.vmap
-over seeds). Run:  python examples/digits_superconvergence.py  [--data file.npz]
+over seeds). Run:  python examples/digits_superconvergence.py  [--data file.npz] [--quick]
 where the optional .npz holds x_train, y_train, x_test, y_test (any sizes, flat features).
 ``--markdown PATH`` also writes the printed tables as Markdown (the docs' results page).
 """
@@ -161,9 +163,16 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--out", default="examples/out")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke-test sizes (seconds): 2 epochs, a 3-epoch baseline, 1 seed, "
+                        "hidden 64, a 30-step range test")
     parser.add_argument("--markdown", metavar="PATH",
                         help="also write the printed tables as Markdown to PATH")
     args = parser.parse_args()
+    range_steps = 100
+    if args.quick:
+        args.epochs, args.baseline_epochs, args.seeds, args.hidden = 2, 3, 1, 64
+        range_steps = 30
     start = time.perf_counter()
     os.makedirs(args.out, exist_ok=True)
 
@@ -174,7 +183,7 @@ def main() -> None:
           f"{sizes[0]} features, {n_classes} classes; MLP {sizes}; batch {args.batch}; "
           f"{jax.devices()[0].platform}")
 
-    lr, finder = pick_learning_rate(data, args.batch, sizes, num_iter=100,
+    lr, finder = pick_learning_rate(data, args.batch, sizes, num_iter=range_steps,
                                     progress=not args.no_progress)
     print("LR range test: " + ", ".join(f"{k} {v:.3g}" for k, v in finder.suggestions.items())
           + f"; constant and cosine use {lr:.3g}, one-cycle peaks at {PEAK_OVER_LR_MIN * lr:.3g}")
@@ -242,15 +251,16 @@ def main() -> None:
     if args.markdown:
         write_markdown(args, data, sizes, finder, lr, histories, targets, to_target, most)
         print(f"wrote {args.markdown}")
-    plot(args.out, lr, histories, steps_per_epoch, args.epochs, finder)
-    print(f"wrote {args.out}/digits_schedules.png, {args.out}/digits_losses.png, "
-          f"{args.out}/digits_lr_range_test.png  ({time.perf_counter() - start:.0f} s)")
+    data_path = os.path.join(args.out, "digits_plot_data.npz")
+    save_plot_data(data_path, lr, histories, steps_per_epoch, args.epochs, finder)
+    paths = plot(args.out, lr, histories, steps_per_epoch, args.epochs, finder)
+    print(f"wrote {', '.join(paths)} and {data_path}  ({time.perf_counter() - start:.0f} s)")
 
 
 def write_markdown(args, data, sizes, finder, lr, histories, targets, to_target, most) -> None:
     """The tables printed above, as Markdown (same numbers, same rounding)."""
     flags = [f"--{k.replace('_', '-')} {v}" for k, v in sorted(vars(args).items())
-             if k not in ("markdown", "no_progress", "out") and v is not None]
+             if k not in ("markdown", "no_progress", "out", "quick") and v is not None]
     lines = [
         f"<!-- written by examples/digits_superconvergence.py {' '.join(flags)} -->",
         f"Data: {len(data['x_train'])} train / {len(data['x_test'])} test images, "
@@ -303,42 +313,87 @@ def write_markdown(args, data, sizes, finder, lr, histories, targets, to_target,
         f.write("\n".join(lines) + "\n")
 
 
-def plot(out, lr, histories, steps_per_epoch, epochs, finder) -> None:
+# one colour per policy, in every figure (and in docs/img/, drawn by the same function)
+COLORS = {"constant": "C0", "cosine": "C1", "one-cycle": "C2"}
+
+
+def save_plot_data(path: str, lr: float, histories, steps_per_epoch: int, epochs: int,
+                   finder) -> None:
+    """Everything :func:`plot` draws, as one small ``.npz`` (docs/make_plots.py redraws it)."""
+    np.savez(path, lr=lr, steps_per_epoch=steps_per_epoch, epochs=epochs,
+             policies=np.array(list(histories)),
+             histories=np.stack([histories[name] for name in histories]),
+             finder_lrs=finder.lrs, finder_losses=finder.losses,
+             finder_smoothed=finder.smoothed_losses,
+             suggestion_names=np.array(list(finder.suggestions)),
+             suggestion_values=np.array(list(finder.suggestions.values())))
+
+
+def load_plot_data(path: str) -> dict:
+    """The keyword arguments of :func:`plot` (all but ``out``), from :func:`save_plot_data`."""
+    with np.load(path) as f:
+        suggestions = dict(zip(f["suggestion_names"].tolist(),
+                               f["suggestion_values"].tolist()))
+        finder = jo.LRRangeTestResult(f["finder_lrs"], f["finder_losses"],
+                                      f["finder_smoothed"], suggestions)
+        return dict(lr=float(f["lr"]), histories=dict(zip(f["policies"].tolist(), f["histories"])),
+                    steps_per_epoch=int(f["steps_per_epoch"]), epochs=int(f["epochs"]),
+                    finder=finder)
+
+
+def plot(out, lr, histories, steps_per_epoch, epochs, finder, dpi=100) -> list[str]:
+    """Draw digits_schedules.png, digits_losses.png and digits_lr_range_test.png into ``out``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    paths = [os.path.join(out, f"digits_{name}.png")
+             for name in ("schedules", "losses", "lr_range_test")]
     steps = jnp.arange(epochs * steps_per_epoch)
     fig, (ax_lr, ax_mom) = plt.subplots(1, 2, figsize=(11, 3.8))
     for name, (_, lr_fn, mom_fn) in policies(lr, epochs, steps_per_epoch).items():
-        ax_lr.plot(steps, lr_fn(steps), label=name)
-        ax_mom.plot(steps, mom_fn(steps), label=name)
-    ax_lr.set(title="learning rate", xlabel="step")
-    ax_mom.set(title="momentum", xlabel="step")
+        # constant and cosine share momentum 0.9: constant is dashed on top, so both show
+        style = dict(ls="--", lw=2, zorder=3) if name == "constant" else dict(lw=2.5)
+        ax_lr.plot(steps, lr_fn(steps), color=COLORS[name], label=name, **style)
+        ax_mom.plot(steps, mom_fn(steps), color=COLORS[name], label=name, **style)
+    ax_lr.set(title=f"learning rate ({epochs} epochs of {steps_per_epoch} steps)",
+              xlabel="step (update)", ylabel="learning rate")
+    ax_mom.set(title="momentum (SGD)", xlabel="step (update)", ylabel="momentum")
+    ax_mom.set_ylim(0.83, 0.97)
     ax_lr.legend()
+    ax_mom.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "digits_schedules.png"), dpi=100)
+    fig.savefig(paths[0], dpi=dpi)
     plt.close(fig)
 
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    n_seeds = next(iter(histories.values())).shape[0]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, hist in histories.items():
         epochs_axis = np.arange(1, hist.shape[1] + 1)
         mean = hist.mean(0)
-        ax_loss.plot(epochs_axis, mean[:, 0], "--", label=f"{name} train")
-        ax_loss.plot(epochs_axis, mean[:, 1], label=f"{name} valid")
-        ax_acc.plot(epochs_axis, mean[:, 2], label=name)
-    ax_loss.set(title="loss", xlabel="epoch", yscale="log")
-    ax_acc.set(title="validation accuracy", xlabel="epoch")
-    ax_loss.legend(fontsize=7)
-    ax_acc.legend()
+        ax_loss.plot(epochs_axis, mean[:, 0], "--", color=COLORS[name], label=f"{name} (train)")
+        ax_loss.plot(epochs_axis, mean[:, 1], "-", color=COLORS[name], marker="o", ms=4,
+                     label=f"{name} (validation)")
+        ax_acc.plot(epochs_axis, mean[:, 2], "-", color=COLORS[name], marker="o", ms=4,
+                    label=name)
+    ax_loss.set(title=f"loss, mean over {n_seeds} seeds", xlabel="epoch",
+                ylabel="cross-entropy (log scale)", yscale="log")
+    ax_acc.set(title=f"validation accuracy, mean over {n_seeds} seeds", xlabel="epoch",
+               ylabel="accuracy (fraction correct)")
+    ax_loss.legend(fontsize=9, ncol=2)
+    ax_acc.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "digits_losses.png"), dpi=100)
+    fig.savefig(paths[1], dpi=dpi)
     plt.close(fig)
 
-    ax = finder.plot()
-    ax.figure.savefig(os.path.join(out, "digits_lr_range_test.png"), dpi=100)
-    plt.close(ax.figure)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    finder.plot(ax=ax)
+    ax.set_title("LR range test (MLP on digits, SGD momentum 0.9)")
+    fig.tight_layout()
+    fig.savefig(paths[2], dpi=dpi)
+    plt.close(fig)
+    return paths
 
 
 if __name__ == "__main__":

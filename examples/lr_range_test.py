@@ -77,10 +77,9 @@ def report(name: str, result, out: str) -> None:
     found = ", ".join(f"{k} {v:.3g}" for k, v in result.suggestions.items())
     print(f"{name}: {result.lrs.size} steps (lr {result.lrs[0]:.1e} .. {result.lrs[-1]:.3g}); "
           f"suggestions: {found}")
-    ax = result.plot()
-    # a diverging sweep ends with huge raw losses: keep the slope in view
-    ax.set_ylim(0, 1.5 * float(np.max(result.smoothed_losses[: max(len(result.lrs) // 2, 1)])))
+    ax = result.plot()  # frames the sweep up to the smoothed minimum, divergence clipped
     ax.set_title(f"LR range test ({name})")
+    ax.figure.tight_layout()
     path = os.path.join(out, f"lr_range_test_{name}.png")
     ax.figure.savefig(path, dpi=80)
     matplotlib.pyplot.close(ax.figure)
