@@ -309,7 +309,7 @@ class OneCycleLR(ScheduleFacade):
         schedules = [lr_curve(settings, m, fn=fn) for m in self.max_lrs]
         momentum = momentum_curve(settings, low, high) if cycle_momentum else None
         super().__init__(schedules, last_epoch, momentum)
-        self.settings = settings
+        self._settings = settings  # the validated cycle (_onecycle.CycleSettings)
         self.total_steps = settings.total_steps
         self.pct_start = settings.pct_start
         self.anneal_strategy = settings.anneal_strategy
