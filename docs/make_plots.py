@@ -235,6 +235,87 @@ def family_figure() -> None:
     print("wrote docs/img/family_gallery.png")
 
 
+def porting_figure() -> None:
+    """The curves of docs/porting.md: the rest of PyTorch's family, DeepSpeed and HF names."""
+    tls = torch = lr_schedules = transformers = None
+    if _available("torch"):
+        import torch
+        from torch.optim import lr_scheduler as tls
+    if torch is not None and _available("deepspeed"):
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
+        from deepspeed.runtime import lr_schedules
+    if torch is not None and _available("transformers"):
+        import transformers
+
+    def run(make, n, every=1):  # the lr each update uses; an epoch scheduler steps every `every`
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+        sched, out = make(opt), []
+        for k in range(n):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if (k + 1) % every == 0:
+                sched.step()
+        return out
+
+    def ds(kind, **params):  # a DeepSpeed config and the reference scheduler it builds
+        config = {"optimizer": {"params": {"lr": 0.1}},
+                  "scheduler": {"type": kind, "params": params}}
+        ref = lr_schedules and (lambda o: getattr(lr_schedules, kind)(o, **params))
+        return jo.from_deepspeed_config(config).learning_rate, "DeepSpeed", ref
+
+    def hf(name, **extra):  # a transformers name, 10 warmup steps of 80
+        steps = dict(num_warmup_steps=10, num_training_steps=80)
+        ref = transformers and (lambda o: transformers.get_scheduler(
+            name, o, **steps, scheduler_specific_kwargs=extra))
+        return jo.get_schedule(name, 0.1, **steps, scheduler_specific_kwargs=extra), \
+            "transformers", ref
+
+    def pt(cls, ours, *args):  # a torch class stepped per epoch of 10 batches (CyclicLR: 1)
+        ref = tls and (lambda o: getattr(tls, cls)(o, *args))
+        return ours, "PyTorch", ref
+
+    spe = dict(steps_per_epoch=10)
+    panels = [  # (title, (ours, reference label, torch optimizer -> reference scheduler))
+        ("ExponentialLR(gamma=0.8), 10 steps/epoch",
+         pt("ExponentialLR", jo.exponential_schedule(0.1, 0.8, **spe), 0.8)),
+        ("PolynomialLR(total_iters=6, power=2)",
+         pt("PolynomialLR", jo.polynomial_schedule(0.1, 6, 2.0, **spe), 6, 2.0)),
+        ("LinearLR(0.25 -> 1, 4 epochs)",
+         pt("LinearLR", jo.linear_lr_schedule(0.1, 0.25, 1.0, 4, **spe), 0.25, 1.0, 4)),
+        ("ConstantLR(factor=1/3, 3 epochs)",
+         pt("ConstantLR", jo.constant_lr_schedule(0.1, 1 / 3, 3, **spe), 1 / 3, 3)),
+        ("CyclicLR triangular2 (up 10, down 20)",
+         pt("CyclicLR", jo.cyclic_schedule(0.01, 0.1, 10, 20, "triangular2"), 0.01, 0.1, 10,
+            20, "triangular2")),
+        ("DeepSpeed WarmupDecayLR (log warmup)",
+         ds("WarmupDecayLR", total_num_steps=70, warmup_num_steps=15, warmup_max_lr=0.1)),
+        ("DeepSpeed WarmupCosineLR (linear warmup)",
+         ds("WarmupCosineLR", total_num_steps=70, warmup_num_steps=15, warmup_type="linear",
+            cos_min_ratio=0.1)),
+        ("HF 'cosine_with_restarts' (3 cycles)", hf("cosine_with_restarts", num_cycles=3)),
+        ("HF 'polynomial' (power 2)", hf("polynomial", power=2.0, lr_end=0.01)),
+        ("HF 'inverse_sqrt'", hf("inverse_sqrt")),
+    ]
+    n = 90
+    fig, axes = plt.subplots(2, 5, figsize=(17, 6.4), sharex=True)
+    for ax, (title, (ours, label, make)) in zip(axes.flat, panels):
+        ax.plot(np.arange(n), ours(jnp.arange(n)), lw=2.2, color="C0", label="jax_onecycle")
+        every = 10 if label == "PyTorch" and "CyclicLR" not in title else 1
+        if make:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ax.plot(np.arange(n), run(make, n, every), ":", lw=2, color="C1", label=label)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel("step (optimizer update)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("learning rate")
+    fig.suptitle("Porting: the rest of the family, DeepSpeed configs, Hugging Face names "
+                 "(dotted: the reference, where importable)")
+    _save(fig, "porting_gallery.png")
+
+
 def lr_range_test_figure(folder: str = IMG) -> None:
     """The LR range test of the digits demo's MLP (optax form)."""
     from sklearn.datasets import load_digits
@@ -288,6 +369,7 @@ FIGURES = {
     "momentum": momentum_figure,
     "deepspeed": deepspeed_figure,
     "family": family_figure,
+    "porting": porting_figure,
     "lr_range_test": lr_range_test_figure,
     "digits": digits_figures,
 }
