@@ -468,6 +468,8 @@ BAD = [
         r"`num_cycles`.*inf",
     ),
 ]
+
+
 @pytest.mark.parametrize("call, exc, match", BAD)
 def test_bad_arguments_are_refused_naming_argument_and_value(call, exc, match):
     with pytest.raises(exc, match=match):
