@@ -2,6 +2,7 @@
 
 from importlib import metadata as _metadata
 
+from . import family as family
 from ._deepspeed import (
     deepspeed_onecycle_momentum_schedule as deepspeed_onecycle_momentum_schedule,
     deepspeed_onecycle_schedule as deepspeed_onecycle_schedule,
@@ -58,8 +59,6 @@ from ._scheduler import (
     StepLR as StepLR,
 )
 from ._transforms import onecycle_adamw as onecycle_adamw, onecycle_sgd as onecycle_sgd
-
-from . import family as family
 
 try:
     __version__ = _metadata.version("jax-onecycle")

@@ -28,8 +28,9 @@ __all__ = ["lr_range_test", "LRRangeTestResult"]
 
 _FN = "lr_range_test"
 _NOT_INJECTED = (
-    "lr_range_test: `optimizer` must be built with `optax.inject_hyperparams` with a numeric "
-    "`learning_rate` (e.g. `optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)`), so the "
+    "lr_range_test: `optimizer` must inject a numeric `learning_rate`, e.g. "
+    "`jo.scheduled(optax.adam, learning_rate=1e-3)` (dtype-safe) or "
+    "`optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)`, so the "
     "sweep can write `state.hyperparams['learning_rate']`; got {!r}."
 )
 _SCHEDULED = (
@@ -174,17 +175,17 @@ def lr_range_test(
       <https://arxiv.org/abs/1506.01186>`_, 2017.
     """
     if not callable(loss_fn):
-        _validate._fail(_FN, "loss_fn", "callable", loss_fn, TypeError)
+        _validate.fail(_FN, "loss_fn", "callable", loss_fn, TypeError)
     init_lr = _validate.positive(_FN, "init_lr", init_lr)
     final_lr = _validate.positive(_FN, "final_lr", final_lr)
     if final_lr <= init_lr:
-        _validate._fail(_FN, "final_lr", f"greater than `init_lr` ({init_lr!r})", final_lr)
+        _validate.fail(_FN, "final_lr", f"greater than `init_lr` ({init_lr!r})", final_lr)
     num_iter = _validate.step_count(_FN, "num_iter", num_iter, minimum=2)
     smooth_factor = _validate.fraction(_FN, "smooth_factor", smooth_factor)
     threshold = _validate.real(_FN, "diverge_threshold", diverge_threshold)
     if not (math.isfinite(threshold) and threshold > 1.0):
-        _validate._fail(_FN, "diverge_threshold", "a finite number > 1", diverge_threshold)
-    chunk_size = min(_validate.integer(_FN, "chunk_size", chunk_size), num_iter)
+        _validate.fail(_FN, "diverge_threshold", "a finite number > 1", diverge_threshold)
+    chunk_size = min(_validate.step_count(_FN, "chunk_size", chunk_size), num_iter)
     progress = _validate.boolean(_FN, "progress", progress)
     batch_iter = _batch_iterator(batches)
     states = _param_states(params)
@@ -269,11 +270,11 @@ def _batch_iterator(batches: Any) -> Iterator[Any]:
     try:
         it = iter(batches)
     except TypeError:
-        _validate._fail(_FN, "batches", allowed, batches, TypeError)
+        _validate.fail(_FN, "batches", allowed, batches, TypeError)
     try:
         first = next(it)
     except StopIteration:
-        _validate._fail(_FN, "batches", allowed, batches)
+        _validate.fail(_FN, "batches", allowed, batches)
     return itertools.chain([first], it)
 
 
@@ -281,14 +282,18 @@ def _param_states(params: Any) -> list[brainstate.State] | None:
     """The distinct ``State`` objects of a brainstate ``params``, or None for a pytree of arrays."""
     leaves = jax.tree.leaves(params, is_leaf=lambda x: isinstance(x, brainstate.State))
     if not leaves:
-        _validate._fail(_FN, "params", "a non-empty pytree of arrays or of ParamStates", params)
+        _validate.fail(_FN, "params", "a non-empty pytree of arrays or of ParamStates", params)
     is_state = [isinstance(leaf, brainstate.State) for leaf in leaves]
     if not any(is_state):
         return None
     if not all(is_state):
-        _validate._fail(
-            _FN, "params", "all arrays (optax form) or all brainstate States "
-            "(`model.states(brainstate.ParamState)`)", params, TypeError,
+        _validate.fail(
+            _FN,
+            "params",
+            "all arrays (optax form) or all brainstate States "
+            "(`model.states(brainstate.ParamState)`)",
+            params,
+            TypeError,
         )
     return list({id(s): s for s in leaves}.values())
 
@@ -317,9 +322,13 @@ def _scalar_loss(loss_fn: Callable) -> Callable:
         loss = loss_fn(*args)
         dtype = getattr(loss, "dtype", None)
         if jnp.shape(loss) != () or (dtype is not None and not jnp.issubdtype(dtype, jnp.floating)):
-            _validate.fail(_FN, "loss_fn", "a function returning one real scalar (the mean "
-                           "loss of the batch)", f"a value of shape {jnp.shape(loss)} "
-                           f"and dtype {dtype}", TypeError)
+            _validate.fail(
+                _FN,
+                "loss_fn",
+                "a function returning one real scalar (the mean loss of the batch)",
+                f"a value of shape {jnp.shape(loss)} and dtype {dtype}",
+                TypeError,
+            )
         return loss
 
     return checked
@@ -339,7 +348,7 @@ def _optax_chunk(loss_fn: Callable, tx: optax.GradientTransformation) -> Callabl
         lr, batch = xs
         loss, grads = value_and_grad(params, batch)
         updates, opt_state = tx.update(grads, _with_lr(opt_state, lr), params)
-        used = opt_state.hyperparams["learning_rate"]
+        used = opt_state.hyperparams["learning_rate"]  # type: ignore[union-attr]
         return (optax.apply_updates(params, updates), opt_state), (loss, used)
 
     return jax.jit(lambda carry, lrs, xs: jax.lax.scan(body, carry, (lrs, xs)))
@@ -355,12 +364,13 @@ def _brainstate_chunk(
 
     def body(opt_state, xs):
         lr, batch = xs
-        grads, loss = grad_fn(batch)
+        grads, loss = grad_fn(batch)  # type: ignore[misc]
         values = [s.value for s in states]
-        updates, opt_state = tx.update(grads, _with_lr(opt_state, lr), values)
-        for state, value in zip(states, optax.apply_updates(values, updates)):
+        updates, opt_state = tx.update(grads, _with_lr(opt_state, lr), values)  # type: ignore[arg-type]
+        new_values: list[Any] = optax.apply_updates(values, updates)  # type: ignore[assignment]
+        for state, value in zip(states, new_values):
             state.value = value
-        return opt_state, (loss, opt_state.hyperparams["learning_rate"])
+        return opt_state, (loss, opt_state.hyperparams["learning_rate"])  # type: ignore[union-attr]
 
     return brainstate.transform.jit(
         lambda opt_state, lrs, xs: brainstate.transform.scan(body, opt_state, (lrs, xs))
