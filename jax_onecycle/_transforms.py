@@ -161,9 +161,13 @@ def onecycle_sgd(
         )
     decay = scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative)
     return scheduled(
-        sgd_chain, learning_rate=lr, momentum=momentum,
-        weight_decay=None if decay == 0.0 else decay, nesterov=nesterov,
-        grad_clip_norm=clip_norm(fn, grad_clip_norm), static_args=("grad_clip_norm",),
+        sgd_chain,
+        learning_rate=lr,
+        momentum=momentum,
+        weight_decay=None if decay == 0.0 else decay,
+        nesterov=nesterov,
+        grad_clip_norm=clip_norm(fn, grad_clip_norm),
+        static_args=("grad_clip_norm",),
     )
 
 
@@ -234,11 +238,14 @@ def onecycle_adamw(
     )  # fmt: skip
     lr, b1, _ = _schedules(fn, max_lr, settings, base_momentum, max_momentum, cycle_momentum)
     return scheduled(
-        adamw_chain, learning_rate=lr, b1=b1,
+        adamw_chain,
+        learning_rate=lr,
+        b1=b1,
         b2=scheduled_or_number(fn, "b2", b2, _validate.momentum),
         eps=_validate.positive(fn, "eps", eps),
         weight_decay=scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative),
-        grad_clip_norm=clip_norm(fn, grad_clip_norm), static_args=("grad_clip_norm",),
+        grad_clip_norm=clip_norm(fn, grad_clip_norm),
+        static_args=("grad_clip_norm",),
     )
 
 
