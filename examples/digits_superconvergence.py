@@ -164,14 +164,14 @@ def main() -> None:
     parser.add_argument("--out", default="examples/out")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke-test sizes (seconds): 2 epochs, a 3-epoch baseline, 1 seed, "
+                        help="smoke-test sizes (seconds): 1 epoch, a 3-epoch baseline, 1 seed, "
                         "hidden 64, a 30-step range test")
     parser.add_argument("--markdown", metavar="PATH",
                         help="also write the printed tables as Markdown to PATH")
     args = parser.parse_args()
     range_steps = 100
     if args.quick:
-        args.epochs, args.baseline_epochs, args.seeds, args.hidden = 2, 3, 1, 64
+        args.epochs, args.baseline_epochs, args.seeds, args.hidden = 1, 3, 1, 64
         range_steps = 30
     start = time.perf_counter()
     os.makedirs(args.out, exist_ok=True)
