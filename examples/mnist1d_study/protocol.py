@@ -288,7 +288,8 @@ def run_study(size: Size, data: dict, n_classes: int, progress: bool = True) -> 
         )
 
     final = runner.run_many(
-        [(r["epochs"], [(r["policy"], r["lr"], r["wd"], s) for s in final_seeds]) for r in rows]
+        [(r["epochs"], [(r["policy"], r["lr"], r["wd"], s) for s in final_seeds]) for r in rows],
+        True,
     )
     n = len(final_seeds)
     for row, (hist, test) in zip(rows, final):

@@ -149,5 +149,6 @@ def train_runs(
         jnp.asarray(wds, jnp.float32),
         jnp.asarray(codes, jnp.int32),
         data,
+        jnp.asarray(with_test),
     )
     return np.asarray(history), np.asarray(test)
