@@ -57,7 +57,9 @@ def _lr(opt: torch.optim.Optimizer) -> float:
     return float(opt.param_groups[0]["lr"])
 
 
-def _run_epoch_based(make_sched, base_lr: float, num_epochs: int, steps_per_epoch: int) -> list[float]:
+def _run_epoch_based(
+    make_sched, base_lr: float, num_epochs: int, steps_per_epoch: int
+) -> list[float]:
     """Per-epoch stepping: S batches (read lr, opt.step()), then sched.step()."""
     opt = _make_opt(base_lr)
     sched = make_sched(opt)
@@ -105,7 +107,12 @@ def step_lr_cases() -> list[dict]:
         values = _run_epoch_based(
             lambda opt: tls.StepLR(opt, step_size=step_size, gamma=gamma), base_lr, epochs, spe
         )
-        kwargs = {"base_lr": base_lr, "step_size": step_size, "gamma": gamma, "steps_per_epoch": spe}
+        kwargs = {
+            "base_lr": base_lr,
+            "step_size": step_size,
+            "gamma": gamma,
+            "steps_per_epoch": spe,
+        }
         cases.append(
             _case(
                 f"steplr_ss{step_size}_g{gamma}_spe{spe}_lr{base_lr}",
@@ -133,9 +140,17 @@ def multistep_lr_cases() -> list[dict]:
     for milestones, gamma, spe, base_lr in grid:
         epochs = 12
         values = _run_epoch_based(
-            lambda opt: tls.MultiStepLR(opt, milestones=list(milestones), gamma=gamma), base_lr, epochs, spe
+            lambda opt: tls.MultiStepLR(opt, milestones=list(milestones), gamma=gamma),
+            base_lr,
+            epochs,
+            spe,
         )
-        kwargs = {"base_lr": base_lr, "milestones": list(milestones), "gamma": gamma, "steps_per_epoch": spe}
+        kwargs = {
+            "base_lr": base_lr,
+            "milestones": list(milestones),
+            "gamma": gamma,
+            "steps_per_epoch": spe,
+        }
         ms_id = "-".join(str(m) for m in milestones)
         cases.append(
             _case(
@@ -149,7 +164,7 @@ def multistep_lr_cases() -> list[dict]:
     return cases
 
 
-# --------------------------------------------------------------------------- torch: CosineAnnealingLR
+# ---- torch: CosineAnnealingLR
 
 
 def cosine_annealing_lr_cases() -> list[dict]:
@@ -159,7 +174,10 @@ def cosine_annealing_lr_cases() -> list[dict]:
     for t_max, eta_min, spe, base_lr in grid:
         epochs = 3 * t_max + 1  # epochs 0 .. 3*t_max inclusive
         values = _run_epoch_based(
-            lambda opt: tls.CosineAnnealingLR(opt, T_max=t_max, eta_min=eta_min), base_lr, epochs, spe
+            lambda opt: tls.CosineAnnealingLR(opt, T_max=t_max, eta_min=eta_min),
+            base_lr,
+            epochs,
+            spe,
         )
         kwargs = {"base_lr": base_lr, "t_max": t_max, "eta_min": eta_min, "steps_per_epoch": spe}
         cases.append(
@@ -174,7 +192,7 @@ def cosine_annealing_lr_cases() -> list[dict]:
     return cases
 
 
-# --------------------------------------------------------------------------- torch: CosineAnnealingWarmRestarts
+# ---- torch: CosineAnnealingWarmRestarts
 
 
 def _run_warm_restarts(base_lr, t_0, t_mult, eta_min, num_epochs, spe) -> list[float]:
@@ -245,7 +263,13 @@ def warm_restarts_cases() -> list[dict]:
     grid.append((1, 3, 0.0, 1, 0.1, 125))
     for t_0, t_mult, eta_min, spe, base_lr, epochs in grid:
         values = _run_warm_restarts(base_lr, t_0, t_mult, eta_min, epochs, spe)
-        kwargs = {"base_lr": base_lr, "t_0": t_0, "t_mult": t_mult, "eta_min": eta_min, "steps_per_epoch": spe}
+        kwargs = {
+            "base_lr": base_lr,
+            "t_0": t_0,
+            "t_mult": t_mult,
+            "eta_min": eta_min,
+            "steps_per_epoch": spe,
+        }
         case = _case(
             f"warmrestarts_t0{t_0}_tm{t_mult}_emin{eta_min}_spe{spe}_lr{base_lr}_ep{epochs}",
             "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts",
@@ -268,10 +292,19 @@ def warm_restarts_cases() -> list[dict]:
 
 def hf_linear_cases() -> list[dict]:
     cases = []
-    grid = [(0.1, 0, 100), (0.1, 10, 100), (0.1, 100, 100), (0.1, 5, 20), (0.1, 0, 1), (3e-4, 10, 100)]
+    grid = [
+        (0.1, 0, 100),
+        (0.1, 10, 100),
+        (0.1, 100, 100),
+        (0.1, 5, 20),
+        (0.1, 0, 1),
+        (3e-4, 10, 100),
+    ]
     for base_lr, warm, total in grid:
         values = _run_per_step(
-            lambda opt: hfo.get_linear_schedule_with_warmup(opt, num_warmup_steps=warm, num_training_steps=total),
+            lambda opt: hfo.get_linear_schedule_with_warmup(
+                opt, num_warmup_steps=warm, num_training_steps=total
+            ),
             base_lr,
             total + 11,
         )
@@ -303,7 +336,12 @@ def hf_cosine_cases() -> list[dict]:
             base_lr,
             total + 11,
         )
-        kwargs = {"base_lr": base_lr, "num_warmup_steps": warm, "num_training_steps": total, "num_cycles": cycles}
+        kwargs = {
+            "base_lr": base_lr,
+            "num_warmup_steps": warm,
+            "num_training_steps": total,
+            "num_cycles": cycles,
+        }
         cases.append(
             _case(
                 f"hf_cosine_w{warm}_n{total}_c{cycles}_lr{base_lr}",
@@ -325,7 +363,9 @@ def hf_constant_cases() -> list[dict]:
     grid = [(0.1, 0, 30), (0.1, 10, 40), (0.1, 1, 10), (0.1, 100, 111), (3e-4, 10, 40)]
     for base_lr, warm, n in grid:
         values = _run_per_step(
-            lambda opt: hfo.get_constant_schedule_with_warmup(opt, num_warmup_steps=warm), base_lr, n
+            lambda opt: hfo.get_constant_schedule_with_warmup(opt, num_warmup_steps=warm),
+            base_lr,
+            n,
         )
         kwargs = {"base_lr": base_lr, "num_warmup_steps": warm}
         cases.append(
