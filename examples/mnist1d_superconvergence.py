@@ -14,7 +14,7 @@ Run:  python examples/mnist1d_superconvergence.py             (default size, ~5 
       python examples/mnist1d_superconvergence.py --full      (the whole protocol)
       python examples/mnist1d_superconvergence.py --quick     (smoke size of the tests)
 Options: --dataset digits, --data file.npz (x_train, y_train, x_test, y_test), --out DIR,
---json PATH, --markdown PATH, --no-progress.
+--json PATH, --markdown PATH, --n-train N, --e-base E (override the size), --no-progress.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", default="examples/out", help="folder of the PNG plots")
     parser.add_argument("--json", metavar="PATH", help="write the machine-readable result")
     parser.add_argument("--markdown", metavar="PATH", help="write the printed tables as Markdown")
+    parser.add_argument("--n-train", type=int, help="override the size's MNIST-1D training count")
+    parser.add_argument("--e-base", type=int, help="override the size's full budget (epochs)")
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)
 
@@ -58,6 +60,8 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     name = "quick" if args.quick else "full" if args.full else "default"
     size = protocol.SIZES[name]
+    overrides = {k: v for k, v in (("n_train", args.n_train), ("e_base", args.e_base)) if v}
+    size = protocol.dataclasses.replace(size, **overrides)
     data, dataset = load(args, size)
     n_classes = int(max(data["y_train"].max(), data["y_test"].max())) + 1
     if args.data or args.dataset == "digits":  # the size's sample counts are MNIST-1D's
@@ -81,7 +85,9 @@ def main(argv=None) -> None:
         result,
         f"<!-- written by examples/mnist1d_superconvergence.py"
         f"{' --' + name if name != 'default' else ''}"
-        f"{' --dataset ' + dataset if dataset != 'mnist1d' else ''} -->\n" + header,
+        + "".join(f" --{k.replace('_', '-')} {v}" for k, v in overrides.items())
+        + f"{' --dataset ' + dataset if dataset != 'mnist1d' else ''} -->\n"
+        + header,
     )
     print(text)
     if args.markdown:

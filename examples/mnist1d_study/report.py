@@ -175,7 +175,7 @@ def plot_all(result: dict, out: str, prefix: str, steps_per_epoch: int) -> list[
         ax.set(title=f"budget {b} epochs ({b / e:.2f} E_base)", xlabel="epoch")
         ax.legend(fontsize=7, title=f"mean of {n} seeds", title_fontsize=7)
     axes[0].set_ylabel("validation accuracy (fraction)")
-    lo = min(min(r["val_curve"][-1] for r in rows), result["target_accuracy"]) - 0.05
+    lo = min(min(min(r["val_curve"]) for r in rows), result["target_accuracy"]) - 0.05
     axes[0].set_ylim(max(0.0, lo), 1.0)
     fig.suptitle("Validation accuracy after each epoch, chosen configurations")
     fig.tight_layout()
@@ -183,15 +183,24 @@ def plot_all(result: dict, out: str, prefix: str, steps_per_epoch: int) -> list[
 
     # 2. test accuracy against budget
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for policy in COLORS:
+    series = [  # (policy, label, linestyle, roles)
+        ("constant", "constant (tuned at E_base)", "-", ("baseline",)),
+        ("step", "step (tuned at each budget)", "-", ("baseline", "control")),
+        ("step", "step (rate tuned at E_base)", ":", ("baseline", "step_short")),
+        ("cosine", "cosine (tuned at each budget)", "-", ("control",)),
+        ("onecycle", "one-cycle (tuned at each budget)", "-", ("onecycle",)),
+    ]
+    for policy, label, ls, roles in series:
         pts = sorted(
             (r["fraction"], r["test_acc_mean"], r["test_acc_sd"] / np.sqrt(n))
             for r in rows
-            if r["policy"] == policy
+            if r["policy"] == policy and r["role"] in roles
         )
         if pts:
             f, m, se = map(np.asarray, zip(*pts))
-            ax.errorbar(f, m, yerr=se, marker="o", capsize=3, color=COLORS[policy], label=policy)
+            ax.errorbar(
+                f, m, yerr=se, marker="o", ls=ls, capsize=3, color=COLORS[policy], label=label
+            )
     ax.axhline(result["target_accuracy"], color="black", lw=0.8, ls="--", label="target")
     ax.set(
         xlabel=f"training budget (fraction of E_base = {e} epochs)",
