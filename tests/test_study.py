@@ -177,3 +177,31 @@ def test_quick_study_writes_a_sane_json_tables_and_plots(tmp_path):
     assert tables in done.stdout  # the Markdown is what was printed
     for name in ("accuracy", "budgets", "schedules", "range_test"):
         assert (out / f"mnist1d_{name}.png").stat().st_size > 0
+
+
+def test_batch_scaling_quick_runs_on_eight_devices_and_reports_samples_to_target(tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("XLA_FLAGS", None)
+    cmd = [
+        sys.executable,
+        str(ROOT / "examples" / "mnist1d_batch_scaling.py"),
+        "--quick",
+        "--out",
+        str(tmp_path),
+        "--json",
+        str(tmp_path / "bs.json"),
+    ]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads((tmp_path / "bs.json").read_text())
+    assert result["devices"] == 8 and result["batch_big"] == 8 * result["batch_small"]
+    assert set(result["curves"]) == {"reference", "Fixed", "LinearScale", "1-Cycle"}
+    n_evals = result["samples_per_run"] // result["eval_every"]
+    for curve in result["curves"].values():
+        values = np.asarray(curve, float)
+        assert values.shape == (result["seeds"], n_evals)
+        finite = values[np.isfinite(values)]
+        assert ((finite >= 0.0) & (finite <= 1.0)).all()
+    for value in result["samples_to_target"].values():
+        assert value is None or 0 < value <= result["samples_per_run"]
+    assert (tmp_path / "mnist1d_batch_scaling.png").stat().st_size > 0
