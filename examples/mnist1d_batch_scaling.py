@@ -12,7 +12,8 @@ MNIST-1D with the residual CNN of ``mnist1d_study``:
 
 Data parallelism: a ``Mesh`` over the devices, each batch sharded along it, weights and
 optimizer state replicated; each policy's update is one jitted function, compiled once and
-reused for every seed (BatchNorm statistics are over the whole sharded batch). On a CPU the 8 devices are simulated:
+reused for every seed (BatchNorm statistics are over the whole sharded batch). On a CPU
+the 8 devices are simulated:
 ``XLA_FLAGS=--xla_force_host_platform_device_count=8`` is set below before jax is imported;
 on 8 accelerators the same code runs unchanged.
 
