@@ -86,7 +86,7 @@ SIZES = {
         range_iters=100,
     ),
     "full": Size(
-        n_train=4000,
+        n_train=8000,
         n_val=2000,
         n_test=10000,
         widths=(16, 32),
