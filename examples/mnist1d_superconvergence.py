@@ -10,7 +10,7 @@ validation split, results from fresh seeds on the test split; the tuned step sch
 Every seed and grid point of a configuration runs in one compiled program (``jax.vmap``
 over runs, ``lax.scan`` over epochs and batches).
 
-Run:  python examples/mnist1d_superconvergence.py             (default size, ~5 min)
+Run:  python examples/mnist1d_superconvergence.py             (default size, ~4 min on 2 CPU cores)
       python examples/mnist1d_superconvergence.py --full      (the whole protocol)
       python examples/mnist1d_superconvergence.py --quick     (smoke size of the tests)
 Options: --dataset digits, --data file.npz (x_train, y_train, x_test, y_test), --out DIR,
