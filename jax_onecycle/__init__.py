@@ -11,6 +11,14 @@ from ._deepspeed_config import (
     DeepSpeedSchedules as DeepSpeedSchedules,
     from_deepspeed_config as from_deepspeed_config,
 )
+from ._facades import (
+    CosineAnnealingLR as CosineAnnealingLR,
+    CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts,
+    MultiStepLR as MultiStepLR,
+    OneCycleLR as OneCycleLR,
+    ReduceLROnPlateau as ReduceLROnPlateau,
+    StepLR as StepLR,
+)
 from ._facades_more import (
     ConstantLR as ConstantLR,
     CyclicLR as CyclicLR,
@@ -49,15 +57,7 @@ from ._plateau import (
     ReduceLROnPlateauState as ReduceLROnPlateauState,
     reduce_lr_on_plateau as reduce_lr_on_plateau,
 )
-from ._scheduler import (
-    CosineAnnealingLR as CosineAnnealingLR,
-    CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts,
-    LRScheduler as LRScheduler,
-    MultiStepLR as MultiStepLR,
-    OneCycleLR as OneCycleLR,
-    ReduceLROnPlateau as ReduceLROnPlateau,
-    StepLR as StepLR,
-)
+from ._scheduler import LRScheduler as LRScheduler
 from ._transforms import onecycle_adamw as onecycle_adamw, onecycle_sgd as onecycle_sgd
 
 try:

@@ -15,7 +15,7 @@ from typing import Any
 import jax
 
 from . import _family_more as fm, _validate
-from ._scheduler import ScheduleFacade, _as_list, _per_group
+from ._scheduler import ScheduleFacade, as_list, per_group
 
 __all__ = ["ExponentialLR", "PolynomialLR", "LinearLR", "ConstantLR", "CyclicLR"]
 
@@ -40,7 +40,7 @@ class ExponentialLR(ScheduleFacade):
     def __init__(self, base_lr: Any = 1e-3, gamma: float = 0.95, last_epoch: int = 0):
         fn = "ExponentialLR"
         super().__init__(
-            _per_group(fn, "base_lr", base_lr, lambda b: fm._exponential(fn, b, gamma, 1)),
+            per_group(fn, "base_lr", base_lr, lambda b: fm._exponential(fn, b, gamma, 1)),
             last_epoch,
         )
         self.gamma = gamma
@@ -70,7 +70,7 @@ class PolynomialLR(ScheduleFacade):
     ):
         fn = "PolynomialLR"
         super().__init__(
-            _per_group(
+            per_group(
                 fn, "base_lr", base_lr, lambda b: fm._polynomial(fn, b, total_iters, power, 1)
             ),
             last_epoch,
@@ -106,7 +106,7 @@ class LinearLR(ScheduleFacade):
     ):
         fn = "LinearLR"
         super().__init__(
-            _per_group(
+            per_group(
                 fn,
                 "base_lr",
                 base_lr,
@@ -144,7 +144,7 @@ class ConstantLR(ScheduleFacade):
     ):
         fn = "ConstantLR"
         super().__init__(
-            _per_group(
+            per_group(
                 fn, "base_lr", base_lr, lambda b: fm._constant(fn, b, factor, total_iters, 1)
             ),
             last_epoch,
@@ -201,8 +201,8 @@ class CyclicLR(ScheduleFacade):
         max_momentum: float = 0.9,
     ):
         fn = "CyclicLR"
-        lows = _per_group(fn, "base_lr", base_lr, lambda b: _validate.rate(fn, "base_lr", b))
-        highs = _per_group(fn, "max_lr", max_lr, lambda m: _validate.rate(fn, "max_lr", m))
+        lows = per_group(fn, "base_lr", base_lr, lambda b: _validate.rate(fn, "base_lr", b))
+        highs = per_group(fn, "max_lr", max_lr, lambda m: _validate.rate(fn, "max_lr", m))
         if len(highs) == 1:
             highs = highs * len(lows)
         if len(highs) != len(lows):
@@ -218,7 +218,7 @@ class CyclicLR(ScheduleFacade):
             )
             momentum = fm._cyclic(fn, high, low, *shape)
         super().__init__(schedules, last_epoch, momentum)
-        self.max_lrs = list(_as_list(fn, "max_lr", max_lr))
+        self.max_lrs = list(as_list(fn, "max_lr", max_lr))
         self.step_size_up, self.step_size_down = step_size_up, step_size_down
         self.mode, self.gamma, self.scale_mode = mode, gamma, scale_mode
         self.cycle_momentum = cycle_momentum

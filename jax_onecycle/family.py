@@ -19,6 +19,13 @@ from ._deepspeed_config import (
     DeepSpeedSchedules as DeepSpeedSchedules,
     from_deepspeed_config as from_deepspeed_config,
 )
+from ._facades import (
+    CosineAnnealingLR as CosineAnnealingLR,
+    CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts,
+    MultiStepLR as MultiStepLR,
+    ReduceLROnPlateau as ReduceLROnPlateau,
+    StepLR as StepLR,
+)
 from ._facades_more import (
     ConstantLR as ConstantLR,
     CyclicLR as CyclicLR,
@@ -48,13 +55,6 @@ from ._huggingface import get_schedule as get_schedule
 from ._plateau import (
     ReduceLROnPlateauState as ReduceLROnPlateauState,
     reduce_lr_on_plateau as reduce_lr_on_plateau,
-)
-from ._scheduler import (
-    CosineAnnealingLR as CosineAnnealingLR,
-    CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts,
-    MultiStepLR as MultiStepLR,
-    ReduceLROnPlateau as ReduceLROnPlateau,
-    StepLR as StepLR,
 )
 
 __all__ = [
