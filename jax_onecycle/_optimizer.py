@@ -168,11 +168,6 @@ class SGD(brainstate.graph.Node):
             )
         return float(_validate.learning_rate(fn, "lr", lr))
 
-    def _entry(self, group: int) -> int:
-        """Which learning rate of its scheduler ``group`` follows (max_lr lists)."""
-        lr = self._group_lrs[group]
-        return sum(1 for other in self._group_lrs[:group] if other is lr)
-
     @staticmethod
     def _value(spec: Any, count: Any, entry: int = 0) -> jax.Array:
         """A float, a schedule at ``count``, or a scheduler's current value, as float32."""
@@ -187,11 +182,20 @@ class SGD(brainstate.graph.Node):
         return self.momentum
 
     def _hyperparams(self, count: Any) -> list[dict[str, jax.Array]]:
-        """Each group's learning rate and momentum for the update at ``count``."""
+        """Each group's learning rate and momentum for the update at ``count``.
+
+        Before any weights are registered there is one group, with the optimizer's ``lr``.
+        A scheduler with several learning rates (``max_lr`` lists) gives its entry ``e`` to
+        the ``e``-th group it drives.
+        """
         momentum = self._value(self._momentum_spec(), count)
+        lrs = self._group_lrs or [self.lr]
         return [
-            {"learning_rate": self._value(lr, count, self._entry(g)), "momentum": momentum}
-            for g, lr in enumerate(self._group_lrs)
+            {
+                "learning_rate": self._value(lr, count, sum(o is lr for o in lrs[:g])),
+                "momentum": momentum,
+            }
+            for g, lr in enumerate(lrs)
         ]
 
     def _chain(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
@@ -208,18 +212,9 @@ class SGD(brainstate.graph.Node):
     # --- the optax transformation (SGD.tx) ----------------------------------------
     def _init(self, params: Mapping[Any, Any]) -> SGDState:
         count = jnp.zeros([], jnp.int32)
-        if not self._group_lrs:  # before registration: one group with the optimizer's lr
-            hps = [
-                {
-                    "learning_rate": self._value(self.lr, count),
-                    "momentum": self._value(self._momentum_spec(), count),
-                }
-            ]
-        else:
-            hps = self._hyperparams(count)
         groups = tuple(
             GroupState(hp, self._chain(hp).init(part))
-            for hp, part in zip(hps, self._split(params), strict=True)
+            for hp, part in zip(self._hyperparams(count), self._split(params), strict=True)
         )
         return SGDState(count, groups)
 
@@ -229,19 +224,14 @@ class SGD(brainstate.graph.Node):
         if self.grad_clip_norm is not None:
             clip = optax.clip_by_global_norm(self.grad_clip_norm)
             grads = clip.update(grads, optax.EmptyState())[0]  # type: ignore[assignment]
-        if self._group_lrs:
-            hps = self._hyperparams(state.count)
-        else:
-            hps = [
-                {
-                    "learning_rate": self._value(self.lr, state.count),
-                    "momentum": self._value(self._momentum_spec(), state.count),
-                }
-            ]
         updates: dict[Any, Any] = {}
         groups = []
         for hp, group, g_part, p_part in zip(
-            hps, state.groups, self._split(grads), self._split(params), strict=True
+            self._hyperparams(state.count),
+            state.groups,
+            self._split(grads),
+            self._split(params),
+            strict=True,
         ):
             u, inner = self._chain(hp).update(g_part, group.inner_state, p_part)
             updates.update(keep_dtypes(u, g_part))
@@ -378,14 +368,9 @@ class SGD(brainstate.graph.Node):
         """Number of updates applied (an int outside ``jit``)."""
         return concrete(self.opt_state.value.count)
 
-    def _next(self, group: int = 0) -> dict[str, jax.Array]:
-        count = self.opt_state.value.count
-        if self._group_lrs:
-            return self._hyperparams(count)[group]
-        return {
-            "learning_rate": self._value(self.lr, count),
-            "momentum": self._value(self._momentum_spec(), count),
-        }
+    def _next(self) -> dict[str, jax.Array]:
+        """Group 0's learning rate and momentum for the next update."""
+        return self._hyperparams(self.opt_state.value.count)[0]
 
     @property
     def current_lr(self) -> Any:

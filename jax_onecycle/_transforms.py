@@ -58,7 +58,7 @@ def adamw_chain(
     )
 
 
-def scheduled_or_number(fn: str, name: str, value: Any, check: Any) -> Any:
+def _scheduled_or_number(fn: str, name: str, value: Any, check: Any) -> Any:
     """A schedule as it is, or a number through ``check(fn, name, value)``."""
     return value if callable(value) else check(fn, name, value)
 
@@ -106,9 +106,10 @@ def onecycle_sgd(
 
     The learning rate is `onecycle_schedule` and the momentum
     `onecycle_momentum_schedule` (or ``max_momentum`` held fixed when
-    ``cycle_momentum=False``), both injected with ``optax.inject_hyperparams``: the
-    values the last update used are in ``state.hyperparams["learning_rate"]`` and
-    ``["momentum"]``. The update is PyTorch's SGD (``buf = m * buf + g``,
+    ``cycle_momentum=False``), both injected by `scheduled` (float32, every buffer keeps
+    its dtype): the values the last update used are in ``state.hyperparams["learning_rate"]``
+    and ``["momentum"]`` (or `hyperparams`); ``weight_decay`` may be a schedule too.
+    The update is PyTorch's SGD (``buf = m * buf + g``,
     ``p -= lr * buf``; weight decay added to the gradient; ``nesterov`` as PyTorch), so
     ``convention="torch"`` trains as ``torch.optim.SGD`` + ``OneCycleLR`` does.
 
@@ -159,7 +160,7 @@ def onecycle_sgd(
             f"{fn}: `nesterov=True` needs a momentum > 0 (as `SGD` and PyTorch), got "
             f"max_momentum={max_momentum!r}."
         )
-    decay = scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative)
+    decay = _scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative)
     return scheduled(
         sgd_chain,
         learning_rate=lr,
@@ -241,9 +242,9 @@ def onecycle_adamw(
         adamw_chain,
         learning_rate=lr,
         b1=b1,
-        b2=scheduled_or_number(fn, "b2", b2, _validate.momentum),
+        b2=_scheduled_or_number(fn, "b2", b2, _validate.momentum),
         eps=_validate.positive(fn, "eps", eps),
-        weight_decay=scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative),
+        weight_decay=_scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative),
         grad_clip_norm=clip_norm(fn, grad_clip_norm),
         static_args=("grad_clip_norm",),
     )
