@@ -1,4 +1,4 @@
-"""Draw every figure of the documentation into ``docs/img/`` (run from the repository root).
+"""Draw the documentation's figures into ``docs/img/`` (run from the repository root).
 
     python docs/make_plots.py                         # all figures
     python docs/make_plots.py --only digits lr_range_test   # some of them
@@ -12,7 +12,9 @@ run, kept in ``docs/img/digits_plot_data.npz`` (``--demo DIR`` copies it from th
 Each reference library (torch, braintools, fastai, DeepSpeed, transformers) is drawn
 dotted over our curve when it is importable, and skipped otherwise; the figures say which.
 The PNGs are written at 80 dpi so that they can be committed. Nothing in ``docs/img/`` is
-drawn by hand: re-run this script after changing a schedule.
+drawn by hand: re-run this script after changing a schedule. The ``mnist1d_*`` figures are
+the study's own, drawn by ``examples/mnist1d_superconvergence.py`` and
+``examples/mnist1d_batch_scaling.py`` (``docs/results.md`` gives the commands).
 """
 
 from __future__ import annotations
