@@ -48,13 +48,13 @@ def _epoch(count: ArrayLike, steps_per_epoch: int) -> jax.Array:
     return _curves.steps(count) // steps_per_epoch
 
 
-def _segment(switch: int, origin: float, length: float, start: Any, end: Any, shape: Shape):
-    return Segment(switch=switch, origin=origin, length=length, start=start, end=end, shape=shape)
-
-
-def _warmup(start: Any, peak: Any, steps: int, shape: Shape = linear) -> list[Segment]:
+def warmup_segments(start: Any, peak: Any, steps: int, shape: Shape = linear) -> list[Segment]:
     """Hugging Face's warmup from ``start`` to ``peak``: ``step / max(1, steps)``; none if 0."""
-    return [_segment(0, 0.0, float(steps), start, peak, shape)] if steps else []
+    return (
+        [Segment(switch=0, origin=0.0, length=float(steps), start=start, end=peak, shape=shape)]
+        if steps
+        else []
+    )
 
 
 def _at(step: int) -> int:
@@ -94,7 +94,19 @@ def step_schedule(
     gamma = _validate.fraction(fn, "gamma", gamma, allow_one=True)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
     # One open-ended segment over the number of decays so far: lr * gamma ** n.
-    decays = build([_segment(0, 0.0, math.inf, lr, lr, _curves.exponential(gamma))], None)
+    decays = build(
+        [
+            Segment(
+                switch=0,
+                origin=0.0,
+                length=math.inf,
+                start=lr,
+                end=lr,
+                shape=_curves.exponential(gamma),
+            )
+        ],
+        None,
+    )
 
     def schedule(count: ArrayLike) -> jax.Array:
         return decays(_epoch(count, spe) // size)
@@ -136,12 +148,25 @@ def multistep_schedule(
     segments, decays = [], 0
     for mark, repeats in sorted(collections.Counter(marks).items()):
         if mark > 0 and not segments:
-            segments.append(_segment(0, 0.0, math.inf, lr, lr, constant))
+            segments.append(
+                Segment(switch=0, origin=0.0, length=math.inf, start=lr, end=lr, shape=constant)
+            )
         decays += repeats
         value = lr * gamma**decays
-        segments.append(_segment(mark, float(mark), math.inf, value, value, constant))
+        segments.append(
+            Segment(
+                switch=mark,
+                origin=float(mark),
+                length=math.inf,
+                start=value,
+                end=value,
+                shape=constant,
+            )
+        )
     if not segments:
-        segments.append(_segment(0, 0.0, math.inf, lr, lr, constant))
+        segments.append(
+            Segment(switch=0, origin=0.0, length=math.inf, start=lr, end=lr, shape=constant)
+        )
     curve = build(segments, last_step=None)
 
     def schedule(count: ArrayLike) -> jax.Array:
@@ -194,7 +219,10 @@ def cosine_annealing_curve(
     Past ``t_max`` it either holds ``eta_min`` (``hold=True``: braintools'
     ``CosineAnnealingLR``) or goes on periodically as PyTorch's does (``hold=False``).
     """
-    half = build([_segment(0, 0.0, float(t_max), base_lr, eta_min, cos)], last_step=t_max)
+    half = build(
+        [Segment(switch=0, origin=0.0, length=float(t_max), start=base_lr, end=eta_min, shape=cos)],
+        last_step=t_max,
+    )
     if hold:
         return lambda count: half(_epoch(count, steps_per_epoch))
 
@@ -212,7 +240,16 @@ def _restart_segments(lr: Any, low: Any, first: int, t_mult: int) -> list[Segmen
     """One half cosine per cycle that starts in the int32 range (exact integer starts)."""
     segments, start, length = [], 0, first
     while start <= _INT32_MAX:
-        segments.append(_segment(start, float(start), float(length), lr, low, cos))
+        segments.append(
+            Segment(
+                switch=start,
+                origin=float(start),
+                length=float(length),
+                start=lr,
+                end=low,
+                shape=cos,
+            )
+        )
         start, length = start + length, length * t_mult
     return segments
 
@@ -263,7 +300,10 @@ def cosine_warm_restarts_schedule(
     first = t0 * spe  # steps in the first cycle
     if mult > 1:
         return build(_restart_segments(lr, low, first, mult), last_step=None)
-    cycle = build([_segment(0, 0.0, float(first), lr, low, cos)], last_step=None)
+    cycle = build(
+        [Segment(switch=0, origin=0.0, length=float(first), start=lr, end=low, shape=cos)],
+        last_step=None,
+    )
     if first > _INT32_MAX:  # one cycle covers every int32 step
         return cycle
 
@@ -315,8 +355,15 @@ def linear_schedule_with_warmup(
     warmup, total = _check_warmup(fn, num_warmup_steps, num_training_steps)
     span = max(1, total - warmup)  # HF: (N - step) / max(1, N - w), reaching 0 at N
     zero = lr * 0.0
-    decay = _segment(warmup, float(total - span), float(span), lr, zero, linear)
-    return build(_warmup(zero, lr, warmup) + [decay], last_step=None)
+    decay = Segment(
+        switch=warmup,
+        origin=float(total - span),
+        length=float(span),
+        start=lr,
+        end=zero,
+        shape=linear,
+    )
+    return build(warmup_segments(zero, lr, warmup) + [decay], last_step=None)
 
 
 def cosine_schedule_with_warmup(
@@ -351,8 +398,10 @@ def cosine_schedule_with_warmup(
     cycles = _validate.positive(fn, "num_cycles", num_cycles)
     shape = cosine_cycles(cycles, max(1, total - warmup))
     zero = lr * 0.0
-    decay = _segment(warmup, float(warmup), math.inf, lr, zero, shape)
-    return build(_warmup(zero, lr, warmup) + [decay], last_step=None)
+    decay = Segment(
+        switch=warmup, origin=float(warmup), length=math.inf, start=lr, end=zero, shape=shape
+    )
+    return build(warmup_segments(zero, lr, warmup) + [decay], last_step=None)
 
 
 def constant_schedule_with_warmup(base_lr: ArrayLike, num_warmup_steps: int) -> optax.Schedule:
@@ -376,8 +425,10 @@ def constant_schedule_with_warmup(base_lr: ArrayLike, num_warmup_steps: int) -> 
     fn = "constant_schedule_with_warmup"
     lr = _lr(fn, "base_lr", base_lr)
     warmup = _validate.step_count(fn, "num_warmup_steps", num_warmup_steps, minimum=0)
-    hold = _segment(warmup, float(warmup), math.inf, lr, lr, constant)
-    return build(_warmup(lr * 0.0, lr, warmup) + [hold], last_step=None)
+    hold = Segment(
+        switch=warmup, origin=float(warmup), length=math.inf, start=lr, end=lr, shape=constant
+    )
+    return build(warmup_segments(lr * 0.0, lr, warmup) + [hold], last_step=None)
 
 
 def wsd_schedule(
@@ -432,10 +483,32 @@ def wsd_schedule(
     up = {"linear": linear, "cosine": cos, "1-sqrt": one_minus_sqrt(warmup=True)}
     down = {"linear": linear, "cosine": cosine_cycles(cycles, d)}
     down["1-sqrt"] = one_minus_sqrt(warmup=False)
-    segments = _warmup(low, lr, w, up[warmup_type])
+    segments = warmup_segments(low, lr, w, up[warmup_type])
     if s:
-        segments.append(_segment(_at(w), float(w), float(s), lr, lr, constant))
+        segments.append(
+            Segment(
+                switch=_at(w), origin=float(w), length=float(s), start=lr, end=lr, shape=constant
+            )
+        )
     if d:
-        segments.append(_segment(_at(w + s), float(w + s), float(d), lr, low, down[decay_type]))
-    segments.append(_segment(_at(w + s + d), float(w + s + d), math.inf, low, low, constant))
+        segments.append(
+            Segment(
+                switch=_at(w + s),
+                origin=float(w + s),
+                length=float(d),
+                start=lr,
+                end=low,
+                shape=down[decay_type],
+            )
+        )
+    segments.append(
+        Segment(
+            switch=_at(w + s + d),
+            origin=float(w + s + d),
+            length=math.inf,
+            start=low,
+            end=low,
+            shape=constant,
+        )
+    )
     return build(segments, last_step=None)

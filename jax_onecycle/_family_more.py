@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import jax
 import jax.numpy as jnp
@@ -32,16 +32,8 @@ __all__ = [
 
 CyclicMode = Literal["triangular", "triangular2", "exp_range"]
 ScaleMode = Literal["cycle", "iterations"]
-CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
-SCALE_MODES = ("cycle", "iterations")
-
-
-def _segment(
-    switch: int, origin: float, length: float, start: Any, end: Any, shape: _curves.Shape
-) -> _curves.Segment:
-    return _curves.Segment(
-        switch=switch, origin=origin, length=length, start=start, end=end, shape=shape
-    )
+CYCLIC_MODES: tuple[str, ...] = get_args(CyclicMode)
+SCALE_MODES: tuple[str, ...] = get_args(ScaleMode)
 
 
 def _per_epoch(curve: optax.Schedule, steps_per_epoch: int) -> optax.Schedule:
@@ -56,7 +48,9 @@ def _exponential(fn: str, base_lr: Any, gamma: Any, steps_per_epoch: Any) -> opt
     lr = _validate.rate(fn, "base_lr", base_lr)
     gamma = _validate.fraction(fn, "gamma", gamma, allow_one=True)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    seg = _segment(0, 0.0, math.inf, lr, lr, _curves.exponential(gamma))
+    seg = _curves.Segment(
+        switch=0, origin=0.0, length=math.inf, start=lr, end=lr, shape=_curves.exponential(gamma)
+    )
     return _per_epoch(_curves.build([seg], last_step=None), spe)
 
 
@@ -93,7 +87,14 @@ def _polynomial(
     total = _validate.step_count(fn, "total_iters", total_iters)
     p = _validate.non_negative(fn, "power", power_)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    seg = _segment(0, 0.0, float(total), lr, jnp.zeros_like(lr), _curves.power(p))
+    seg = _curves.Segment(
+        switch=0,
+        origin=0.0,
+        length=float(total),
+        start=lr,
+        end=jnp.zeros_like(lr),
+        shape=_curves.power(p),
+    )
     return _per_epoch(_curves.build([seg], last_step=total), spe)
 
 
@@ -138,7 +139,14 @@ def _linear(
     end = _validate.fraction(fn, "end_factor", end_factor, allow_zero=True, allow_one=True)
     total = _validate.step_count(fn, "total_iters", total_iters)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    seg = _segment(0, 0.0, float(total), lr * start, lr * end, _curves.linear)
+    seg = _curves.Segment(
+        switch=0,
+        origin=0.0,
+        length=float(total),
+        start=lr * start,
+        end=lr * end,
+        shape=_curves.linear,
+    )
     return _per_epoch(_curves.build([seg], last_step=total), spe)
 
 
@@ -186,8 +194,22 @@ def _constant(
     total = _validate.step_count(fn, "total_iters", total_iters)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
     segments = [
-        _segment(0, 0.0, float(total), lr * factor, lr * factor, _curves.constant),
-        _segment(total, float(total), math.inf, lr, lr, _curves.constant),
+        _curves.Segment(
+            switch=0,
+            origin=0.0,
+            length=float(total),
+            start=lr * factor,
+            end=lr * factor,
+            shape=_curves.constant,
+        ),
+        _curves.Segment(
+            switch=total,
+            origin=float(total),
+            length=math.inf,
+            start=lr,
+            end=lr,
+            shape=_curves.constant,
+        ),
     ]
     return _per_epoch(_curves.build(segments, last_step=None), spe)
 
@@ -251,7 +273,6 @@ def _cyclic(
     gamma = _validate.fraction(fn, "gamma", gamma, allow_one=True)
     if scale_fn is None:
         mode = _validate.choice(fn, "mode", mode, CYCLIC_MODES)
-        scale_mode = "iterations" if mode == "exp_range" else "cycle"
     else:
         if not callable(scale_fn):
             _validate.fail(fn, "scale_fn", "a callable or None", scale_fn, TypeError)

@@ -27,6 +27,7 @@ from ._family import (
     constant_schedule_with_warmup,
     cosine_schedule_with_warmup,
     linear_schedule_with_warmup,
+    warmup_segments,
     wsd_schedule,
 )
 
@@ -125,19 +126,6 @@ def _steps(name: str, warmup: Any, total: Any) -> tuple[int, int | None]:
     return (0 if warmup is None else warmup), total
 
 
-def _segment(
-    switch: int, origin: float, length: float, start: Any, end: Any, shape: _curves.Shape
-) -> _curves.Segment:
-    return _curves.Segment(
-        switch=switch, origin=origin, length=length, start=start, end=end, shape=shape
-    )
-
-
-def _warmup(lr: Any, steps: int) -> list[_curves.Segment]:
-    """``lr * k / max(1, steps)`` for ``k < steps`` (none when ``steps`` is 0)."""
-    return [_segment(0, 0.0, float(steps), jnp.zeros_like(lr), lr, _curves.linear)] if steps else []
-
-
 def _min_rate(lr: Any, kw: dict[str, Any]) -> Any:
     """The floor as a fraction of ``lr``: ``min_lr_rate``, or ``min_lr / lr`` (one of them)."""
     if ("min_lr" in kw) == ("min_lr_rate" in kw):
@@ -169,10 +157,24 @@ def _restarts(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
     span = max(1, n - w)  # progress = (k - w) / span; 0 once it reaches 1
     zero = jnp.zeros_like(lr)
     return _curves.build(
-        _warmup(lr, w)
+        warmup_segments(jnp.zeros_like(lr), lr, w)
         + [
-            _segment(w, float(w), float(span), lr, zero, _curves.hard_restarts(_cycles(kw, 1))),
-            _segment(w + span, float(w + span), math.inf, zero, zero, _curves.constant),
+            _curves.Segment(
+                switch=w,
+                origin=float(w),
+                length=float(span),
+                start=lr,
+                end=zero,
+                shape=_curves.hard_restarts(_cycles(kw, 1)),
+            ),
+            _curves.Segment(
+                switch=w + span,
+                origin=float(w + span),
+                length=math.inf,
+                start=zero,
+                end=zero,
+                shape=_curves.constant,
+            ),
         ],
         last_step=None,
     )
@@ -187,10 +189,24 @@ def _polynomial(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
             f"with base_lr={lr!r} (as in transformers)."
         )
     return _curves.build(
-        _warmup(lr, w)
+        warmup_segments(jnp.zeros_like(lr), lr, w)
         + [
-            _segment(w, float(w), float(n - w), lr, end, _curves.power(p)),
-            _segment(n + 1, float(n + 1), math.inf, end, end, _curves.constant),
+            _curves.Segment(
+                switch=w,
+                origin=float(w),
+                length=float(n - w),
+                start=lr,
+                end=end,
+                shape=_curves.power(p),
+            ),
+            _curves.Segment(
+                switch=n + 1,
+                origin=float(n + 1),
+                length=math.inf,
+                start=end,
+                end=end,
+                shape=_curves.constant,
+            ),
         ],
         last_step=None,
     )
@@ -202,9 +218,16 @@ def _inverse_sqrt_schedule(lr: Any, w: int, kw: dict[str, Any]) -> optax.Schedul
         timescale = w or 10_000  # transformers' default
     timescale = _validate.positive(_FN, _key("timescale"), timescale)
     return _curves.build(
-        _warmup(lr, w)
+        warmup_segments(jnp.zeros_like(lr), lr, w)
         + [
-            _segment(w, float(w), math.inf, lr, lr, _curves.inverse_sqrt(timescale)),
+            _curves.Segment(
+                switch=w,
+                origin=float(w),
+                length=math.inf,
+                start=lr,
+                end=lr,
+                shape=_curves.inverse_sqrt(timescale),
+            ),
         ],
         last_step=None,
     )
@@ -215,7 +238,13 @@ def _cosine_min(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
     span = max(1, n - w)
     shape = _curves.cosine_cycles(_cycles(kw, 0.5), span)  # not clamped past n, as HF
     return _curves.build(
-        _warmup(lr, w) + [_segment(w, float(w), math.inf, lr, low, shape)], last_step=None
+        warmup_segments(jnp.zeros_like(lr), lr, w)
+        + [
+            _curves.Segment(
+                switch=w, origin=float(w), length=math.inf, start=lr, end=low, shape=shape
+            )
+        ],
+        last_step=None,
     )
 
 
@@ -225,14 +254,36 @@ def _cosine_warmup_min(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Sch
     warmup_rate = kw.get("warmup_lr_rate")
     segments = []
     if w and warmup_rate is None:  # (k + 1) / max(1, w)
-        segments.append(_segment(0, -1.0, float(w), jnp.zeros_like(lr), lr, _curves.linear))
+        segments.append(
+            _curves.Segment(
+                switch=0,
+                origin=-1.0,
+                length=float(w),
+                start=jnp.zeros_like(lr),
+                end=lr,
+                shape=_curves.linear,
+            )
+        )
     elif w:  # r + (1 - r) k / max(1, w - 1)
         r = _validate.fraction(
             _FN, _key("warmup_lr_rate"), warmup_rate, allow_zero=True, allow_one=True
         )
-        segments.append(_segment(0, 0.0, float(max(1, w - 1)), lr * r, lr, _curves.linear))
+        segments.append(
+            _curves.Segment(
+                switch=0,
+                origin=0.0,
+                length=float(max(1, w - 1)),
+                start=lr * r,
+                end=lr,
+                shape=_curves.linear,
+            )
+        )
     shape = _curves.cosine_cycles(_cycles(kw, 0.5), max(1, n - w))  # progress (k - w + 1) / span
-    segments.append(_segment(w, float(w - 1), math.inf, lr, low, shape))
+    segments.append(
+        _curves.Segment(
+            switch=w, origin=float(w - 1), length=math.inf, start=lr, end=low, shape=shape
+        )
+    )
     return _curves.build(segments, last_step=None)
 
 
@@ -322,7 +373,7 @@ def get_schedule(
     if name == "cosine":
         return cosine_schedule_with_warmup(lr, w, total, _cycles(kw, 0.5))
     if name == "constant":
-        return _curves.build([_segment(0, 0.0, math.inf, lr, lr, _curves.constant)], None)
+        return constant_schedule_with_warmup(lr, 0)
     if name == "constant_with_warmup":
         return constant_schedule_with_warmup(lr, w)
     if name == "cosine_with_restarts":

@@ -43,9 +43,6 @@ def fail(
     raise exc(f"{fn}: `{name}` must be {allowed}, got {value!r}.")
 
 
-_fail = fail  # the former private spelling, until every caller says `fail`
-
-
 def is_tracer(value: Any) -> bool:
     """Whether ``value`` is a JAX tracer (an abstract value that cannot be checked)."""
     return isinstance(value, Tracer)
