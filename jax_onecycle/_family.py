@@ -64,6 +64,27 @@ def _at(step: int) -> int:
 # ---- PyTorch epoch schedulers ----------------------------------------------------------
 
 
+def decay_curve(lr: Any, step_size: int, gamma: float, steps_per_epoch: int) -> optax.Schedule:
+    """``lr * gamma ** (epoch // step_size)`` from validated values (StepLR, ExponentialLR).
+
+    One open-ended engine segment over the number of decays so far.
+    """
+    decays = build(
+        [
+            Segment(
+                switch=0,
+                origin=0.0,
+                length=math.inf,
+                start=lr,
+                end=lr,
+                shape=_curves.exponential(gamma),
+            )
+        ],
+        None,
+    )
+    return lambda count: decays(_epoch(count, steps_per_epoch) // step_size)
+
+
 def step_schedule(
     base_lr: ArrayLike, step_size: int, gamma: float = 0.1, *, steps_per_epoch: int = 1
 ) -> optax.Schedule:
@@ -93,25 +114,7 @@ def step_schedule(
     size = _validate.step_count(fn, "step_size", step_size)
     gamma = _validate.fraction(fn, "gamma", gamma, allow_one=True)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    # One open-ended segment over the number of decays so far: lr * gamma ** n.
-    decays = build(
-        [
-            Segment(
-                switch=0,
-                origin=0.0,
-                length=math.inf,
-                start=lr,
-                end=lr,
-                shape=_curves.exponential(gamma),
-            )
-        ],
-        None,
-    )
-
-    def schedule(count: ArrayLike) -> jax.Array:
-        return decays(_epoch(count, spe) // size)
-
-    return schedule
+    return decay_curve(lr, size, gamma, spe)
 
 
 def multistep_schedule(

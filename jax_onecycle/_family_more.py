@@ -20,6 +20,7 @@ import optax
 from jax.typing import ArrayLike
 
 from . import _curves, _validate
+from ._family import decay_curve
 
 __all__ = [
     "exponential_schedule",
@@ -48,10 +49,7 @@ def _exponential(fn: str, base_lr: Any, gamma: Any, steps_per_epoch: Any) -> opt
     lr = _validate.rate(fn, "base_lr", base_lr)
     gamma = _validate.fraction(fn, "gamma", gamma, allow_one=True)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    seg = _curves.Segment(
-        switch=0, origin=0.0, length=math.inf, start=lr, end=lr, shape=_curves.exponential(gamma)
-    )
-    return _per_epoch(_curves.build([seg], last_step=None), spe)
+    return decay_curve(lr, 1, gamma, spe)
 
 
 def exponential_schedule(
