@@ -1,64 +1,97 @@
 """One-cycle (super-convergence) training for JAX: pure schedules and compiled optimizers."""
 
 from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
 
 from . import family as family
-from ._deepspeed import (
-    deepspeed_onecycle_momentum_schedule as deepspeed_onecycle_momentum_schedule,
-    deepspeed_onecycle_schedule as deepspeed_onecycle_schedule,
+from .finder import LRRangeTestResult as LRRangeTestResult, lr_range_test as lr_range_test
+from .optim import (
+    ReduceLROnPlateauState as ReduceLROnPlateauState,
+    ScheduledState as ScheduledState,
+    hyperparams as hyperparams,
+    onecycle_adamw as onecycle_adamw,
+    onecycle_sgd as onecycle_sgd,
+    reduce_lr_on_plateau as reduce_lr_on_plateau,
+    scheduled as scheduled,
 )
-from ._deepspeed_config import (
+from .schedules import (
     DeepSpeedSchedules as DeepSpeedSchedules,
-    from_deepspeed_config as from_deepspeed_config,
-)
-from ._facades import (
-    CosineAnnealingLR as CosineAnnealingLR,
-    CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts,
-    MultiStepLR as MultiStepLR,
-    OneCycleLR as OneCycleLR,
-    ReduceLROnPlateau as ReduceLROnPlateau,
-    StepLR as StepLR,
-)
-from ._facades_more import (
-    ConstantLR as ConstantLR,
-    CyclicLR as CyclicLR,
-    ExponentialLR as ExponentialLR,
-    LinearLR as LinearLR,
-    PolynomialLR as PolynomialLR,
-)
-from ._family import (
+    constant_lr_schedule as constant_lr_schedule,
     constant_schedule_with_warmup as constant_schedule_with_warmup,
     cosine_annealing_schedule as cosine_annealing_schedule,
     cosine_schedule_with_warmup as cosine_schedule_with_warmup,
     cosine_warm_restarts_schedule as cosine_warm_restarts_schedule,
+    cyclic_momentum_schedule as cyclic_momentum_schedule,
+    cyclic_schedule as cyclic_schedule,
+    deepspeed_onecycle_momentum_schedule as deepspeed_onecycle_momentum_schedule,
+    deepspeed_onecycle_schedule as deepspeed_onecycle_schedule,
+    exponential_schedule as exponential_schedule,
+    from_deepspeed_config as from_deepspeed_config,
+    get_schedule as get_schedule,
+    linear_lr_schedule as linear_lr_schedule,
     linear_schedule_with_warmup as linear_schedule_with_warmup,
     multistep_schedule as multistep_schedule,
+    onecycle_momentum_schedule as onecycle_momentum_schedule,
+    onecycle_schedule as onecycle_schedule,
+    polynomial_schedule as polynomial_schedule,
     step_schedule as step_schedule,
     wsd_schedule as wsd_schedule,
 )
-from ._family_more import (
-    constant_lr_schedule as constant_lr_schedule,
-    cyclic_momentum_schedule as cyclic_momentum_schedule,
-    cyclic_schedule as cyclic_schedule,
-    exponential_schedule as exponential_schedule,
-    linear_lr_schedule as linear_lr_schedule,
-    polynomial_schedule as polynomial_schedule,
+
+if TYPE_CHECKING:  # the brainstate side, imported on first use (see __getattr__)
+    from .stateful import (
+        SGD as SGD,
+        ConstantLR as ConstantLR,
+        CosineAnnealingLR as CosineAnnealingLR,
+        CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts,
+        CyclicLR as CyclicLR,
+        ExponentialLR as ExponentialLR,
+        LinearLR as LinearLR,
+        LRScheduler as LRScheduler,
+        MultiStepLR as MultiStepLR,
+        OneCycleLR as OneCycleLR,
+        PolynomialLR as PolynomialLR,
+        ReduceLROnPlateau as ReduceLROnPlateau,
+        SGDState as SGDState,
+        StepLR as StepLR,
+    )
+
+# The names of the brainstate side (`jax_onecycle.stateful`). Importing brainstate sets JAX's
+# `jax_enable_x64` flag, so `import jax_onecycle` leaves the subpackage alone until one of
+# these names is first used.
+STATEFUL_NAMES = frozenset(
+    {
+        "SGD",
+        "SGDState",
+        "LRScheduler",
+        "OneCycleLR",
+        "StepLR",
+        "MultiStepLR",
+        "CosineAnnealingLR",
+        "CosineAnnealingWarmRestarts",
+        "ReduceLROnPlateau",
+        "ExponentialLR",
+        "PolynomialLR",
+        "LinearLR",
+        "ConstantLR",
+        "CyclicLR",
+    }
 )
-from ._finder import LRRangeTestResult as LRRangeTestResult, lr_range_test as lr_range_test
-from ._huggingface import get_schedule as get_schedule
-from ._hyperparams import hyperparams as hyperparams
-from ._inject import ScheduledState as ScheduledState, scheduled as scheduled
-from ._onecycle import (
-    onecycle_momentum_schedule as onecycle_momentum_schedule,
-    onecycle_schedule as onecycle_schedule,
-)
-from ._optimizer import SGD as SGD, SGDState as SGDState
-from ._plateau import (
-    ReduceLROnPlateauState as ReduceLROnPlateauState,
-    reduce_lr_on_plateau as reduce_lr_on_plateau,
-)
-from ._scheduler import LRScheduler as LRScheduler
-from ._transforms import onecycle_adamw as onecycle_adamw, onecycle_sgd as onecycle_sgd
+
+
+def __getattr__(name: str) -> Any:
+    if name in STATEFUL_NAMES:
+        from . import stateful
+
+        value = getattr(stateful, name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'jax_onecycle' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | STATEFUL_NAMES)
+
 
 try:
     __version__ = _metadata.version("jax-onecycle")

@@ -15,47 +15,7 @@ Examples:
   0.5
 """
 
-from ._deepspeed_config import (
-    DeepSpeedSchedules as DeepSpeedSchedules,
-    from_deepspeed_config as from_deepspeed_config,
-)
-from ._facades import (
-    CosineAnnealingLR as CosineAnnealingLR,
-    CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts,
-    MultiStepLR as MultiStepLR,
-    ReduceLROnPlateau as ReduceLROnPlateau,
-    StepLR as StepLR,
-)
-from ._facades_more import (
-    ConstantLR as ConstantLR,
-    CyclicLR as CyclicLR,
-    ExponentialLR as ExponentialLR,
-    LinearLR as LinearLR,
-    PolynomialLR as PolynomialLR,
-)
-from ._family import (
-    constant_schedule_with_warmup as constant_schedule_with_warmup,
-    cosine_annealing_schedule as cosine_annealing_schedule,
-    cosine_schedule_with_warmup as cosine_schedule_with_warmup,
-    cosine_warm_restarts_schedule as cosine_warm_restarts_schedule,
-    linear_schedule_with_warmup as linear_schedule_with_warmup,
-    multistep_schedule as multistep_schedule,
-    step_schedule as step_schedule,
-    wsd_schedule as wsd_schedule,
-)
-from ._family_more import (
-    constant_lr_schedule as constant_lr_schedule,
-    cyclic_momentum_schedule as cyclic_momentum_schedule,
-    cyclic_schedule as cyclic_schedule,
-    exponential_schedule as exponential_schedule,
-    linear_lr_schedule as linear_lr_schedule,
-    polynomial_schedule as polynomial_schedule,
-)
-from ._huggingface import get_schedule as get_schedule
-from ._plateau import (
-    ReduceLROnPlateauState as ReduceLROnPlateauState,
-    reduce_lr_on_plateau as reduce_lr_on_plateau,
-)
+from typing import Any
 
 __all__ = [
     "step_schedule",
@@ -88,3 +48,16 @@ __all__ = [
     "CyclicLR",
     "ReduceLROnPlateau",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Each name is the package's own object (``jax_onecycle.X``), looked up on first use."""
+    if name in __all__:
+        import jax_onecycle
+
+        return getattr(jax_onecycle, name)
+    raise AttributeError(f"module 'jax_onecycle.family' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -4,7 +4,7 @@ Writes ``tests/golden/plateau.json`` with two lists:
 
 * ``plateau_cases``: a metric sequence fed to ``torch.optim.lr_scheduler.ReduceLROnPlateau``
   once per epoch; ``values[k]`` is the lr right after ``sched.step(metrics[k])``. The
-  brainstate facade and the pure rule (``jax_onecycle._plateau.update``) must reproduce it.
+  brainstate facade and the pure rule (``jax_onecycle.optim._plateau.update``) must reproduce it.
 * ``training_cases``: ``torch.optim.SGD(lr, momentum, nesterov)`` on one float32 parameter
   vector, fed the stored gradient ``grads[k]`` at batch ``k``; after every
   ``accumulation_size`` batches the mean (in float64) of their ``metrics`` is one

@@ -18,7 +18,8 @@ import pytest
 from conftest import LazyReference, reference
 from hypothesis import given, settings
 
-from jax_onecycle import _family as fam
+import jax_onecycle as fam
+from jax_onecycle.schedules import _huggingface, _pytorch_cosine
 
 # The live references, imported only by the tests that use them (marked `live`): without
 # torch or transformers those tests skip and the golden-value tests still run.
@@ -74,7 +75,10 @@ def test_golden_values_in_float64(case):
 
 
 def test_golden_cases_cover_every_schedule_and_the_restart_bug():
-    assert {c["function"] for c in CASES} == set(fam.__all__)
+    assert {c["function"] for c in CASES} == set(_pytorch_cosine.__all__) | set(_huggingface.__all__) | {
+        "step_schedule",
+        "multistep_schedule",
+    }
     bugs = {
         c["id"]: c["known_reference_bug_steps"] for c in CASES if "known_reference_bug_steps" in c
     }
@@ -164,8 +168,8 @@ def test_live_hugging_face_warmup_schedules(warmup, total):
 
 
 @pytest.mark.parametrize("w, s, d", [(4, 3, 5), (0, 0, 1), (1, 0, 0), (3, 2, 7)])
-@pytest.mark.parametrize("warmup_type", fam.WSD_TYPES)
-@pytest.mark.parametrize("decay_type", fam.WSD_TYPES)
+@pytest.mark.parametrize("warmup_type", _huggingface.WSD_TYPES)
+@pytest.mark.parametrize("decay_type", _huggingface.WSD_TYPES)
 def test_live_hugging_face_wsd(w, s, d, warmup_type, decay_type):
     kw = dict(min_lr_ratio=0.2, decay_type=decay_type, warmup_type=warmup_type, num_cycles=1.5)
     values = _torch_steps(
@@ -247,8 +251,8 @@ def test_hugging_face_cosine_mirrors_past_the_end(warmup, decay, k):
     s=st.integers(0, 20),
     d=st.integers(0, 20),
     r=st.just(0.0) | st.floats(1e-6, 1),
-    up=st.sampled_from(fam.WSD_TYPES),
-    down=st.sampled_from(fam.WSD_TYPES),
+    up=st.sampled_from(_huggingface.WSD_TYPES),
+    down=st.sampled_from(_huggingface.WSD_TYPES),
 )
 def test_wsd_stays_between_the_floor_and_the_peak(w, s, d, r, up, down):
     values = np.asarray(
@@ -353,7 +357,7 @@ def test_issue_reproducers_for_int16_steps():
 def test_held_cosine_is_the_periodic_one_up_to_t_max_then_eta_min():
     lr, low = _f(0.1), _f(0.01)
     periodic = fam.cosine_annealing_schedule(0.1, 7, 0.01)
-    held = fam.cosine_annealing_curve(jnp.asarray(lr), 7, jnp.asarray(low), hold=True)
+    held = _pytorch_cosine.cosine_annealing_curve(jnp.asarray(lr), 7, jnp.asarray(low), hold=True)
     steps = jnp.arange(30)
     np.testing.assert_array_equal(held(steps[:8]), periodic(steps[:8]))
     np.testing.assert_allclose(held(steps[7:]), low, rtol=1e-6)

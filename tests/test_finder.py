@@ -9,7 +9,7 @@ import numpy as np
 import optax
 import pytest
 
-from jax_onecycle._finder import LRRangeTestResult, _valley_index, lr_range_test
+from jax_onecycle.finder import LRRangeTestResult, _valley_index, lr_range_test
 
 W_TRUE = np.array([[1.0], [-2.0], [0.5]], np.float32)
 

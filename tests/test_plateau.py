@@ -22,7 +22,7 @@ from conftest import reference
 from hypothesis import given, settings
 
 import jax_onecycle as jo
-from jax_onecycle import _plateau
+from jax_onecycle.optim import _plateau
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "plateau.json").read_text())
 PLATEAU = GOLDEN["plateau_cases"]

@@ -265,7 +265,7 @@ def _parameters(fn):
 
 
 def test_the_five_one_cycle_entry_points_share_names_and_defaults():
-    from jax_onecycle._onecycle import resolve_cycle
+    from jax_onecycle.schedules._onecycle import resolve_cycle
 
     reference = dict(inspect.signature(resolve_cycle).parameters)
     reference.update(

@@ -1,7 +1,7 @@
 """DeepSpeed's ``OneCycle`` learning rate and momentum, with DeepSpeed's argument names.
 
 Reference: ``deepspeed/runtime/lr_schedules.py``, class ``OneCycle`` (DeepSpeed 0.19.8). The
-curve is three segments for the curve engine (``_curves.build``): up, down (optionally in
+curve is three segments for the curve engine (``_engine.build``): up, down (optionally in
 flat stairs), then the post-cycle decay.
 """
 
@@ -15,8 +15,9 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from . import _curves, _validate
-from ._curves import Segment, Shape
+from .. import _validate
+from . import _engine
+from ._engine import Segment, Shape
 
 __all__ = ["deepspeed_onecycle_schedule", "deepspeed_onecycle_momentum_schedule"]
 
@@ -69,8 +70,8 @@ def _cycle(
     ``start``, when given, is what update 0 uses (DeepSpeed's constructor value).
     """
     total = first + second
-    up = _curves.stairs(stairs1, from_end=False) if stairs1 > 0 else _curves.linear
-    down = _curves.stairs(stairs2, from_end=True) if stairs2 > 0 else _curves.linear
+    up = _engine.stairs(stairs1, from_end=False) if stairs1 > 0 else _engine.linear
+    down = _engine.stairs(stairs2, from_end=True) if stairs2 > 0 else _engine.linear
     segments = [
         Segment(switch=0, origin=0.0, length=float(first), start=low, end=high, shape=up),
         Segment(
@@ -86,10 +87,10 @@ def _cycle(
         del segments[1]
     if start is not None:
         hold = Segment(
-            switch=0, origin=0.0, length=1.0, start=start, end=start, shape=_curves.constant
+            switch=0, origin=0.0, length=1.0, start=start, end=start, shape=_engine.constant
         )
         segments = [hold] + [dataclasses.replace(s, switch=max(s.switch, 1)) for s in segments]
-    return _curves.build(segments, last_step=None)
+    return _engine.build(segments, last_step=None)
 
 
 def deepspeed_onecycle_schedule(
@@ -141,7 +142,7 @@ def deepspeed_onecycle_schedule(
     low = _validate.rate(fn, "cycle_min_lr", cycle_min_lr)
     high = _validate.rate(fn, "cycle_max_lr", cycle_max_lr)
     rate = _validate.non_negative(fn, "decay_lr_rate", decay_lr_rate)
-    post = _curves.inverse_decay(rate, decay) if decay > 0 and rate > 0 else _curves.constant
+    post = _engine.inverse_decay(rate, decay) if decay > 0 and rate > 0 else _engine.constant
     return _cycle(low, high, first, second, s1, s2, (low, post))
 
 
@@ -195,7 +196,7 @@ def deepspeed_onecycle_momentum_schedule(
     rate = _validate.real(fn, "decay_mom_rate", decay_mom_rate)
     if not math.isfinite(rate):
         _validate.fail(fn, "decay_mom_rate", "a finite number", decay_mom_rate)
-    post = _curves.growth(rate, decay) if decay > 0 and rate != 0 else _curves.constant
+    post = _engine.growth(rate, decay) if decay > 0 and rate != 0 else _engine.constant
     dtype = jnp.result_type(float)
     lo, hi = jnp.asarray(low, dtype), jnp.asarray(high, dtype)
     return _cycle(hi, lo, first, second, s1, s2, (hi, post), start=lo)

@@ -27,7 +27,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from ._validate import INT32_MAX
+from .._validate import INT32_MAX
 
 __all__ = [
     "Shape",
@@ -221,6 +221,16 @@ def steps(count: ArrayLike) -> jax.Array:
     if info.max <= INT32_MAX:  # fits in int32: widen first
         return jnp.maximum(count.astype(jnp.int32), 0)
     return jnp.clip(count, 0, INT32_MAX).astype(jnp.int32)
+
+
+def epoch_of(count: ArrayLike, steps_per_epoch: int) -> jax.Array:
+    """The epoch that batch ``count`` belongs to: ``count // steps_per_epoch`` (any dtype)."""
+    return steps(count) // steps_per_epoch
+
+
+def per_epoch(curve: optax.Schedule, steps_per_epoch: int) -> optax.Schedule:
+    """``curve`` of the epoch ``count // steps_per_epoch`` (any integer or float count)."""
+    return lambda count: curve(epoch_of(count, steps_per_epoch))
 
 
 def _count(count: ArrayLike) -> jax.Array:

@@ -21,7 +21,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from . import _validate
+from .. import _validate
 
 __all__ = ["LRScheduler", "ScheduleFacade"]
 

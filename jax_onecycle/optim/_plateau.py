@@ -20,7 +20,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from . import _validate
+from .. import _validate
 
 __all__ = ["reduce_lr_on_plateau", "ReduceLROnPlateauState"]
 

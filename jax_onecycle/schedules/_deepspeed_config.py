@@ -4,7 +4,7 @@ A DeepSpeed config names its scheduler by type (``OneCycle``, ``LRRangeTest``, `
 ``WarmupDecayLR``, ``WarmupCosineLR``) with DeepSpeed's own parameter names. The block is read
 and validated here in plain Python (every unknown, missing or out-of-range entry refused by
 name, which DeepSpeed does late or not at all), then each type becomes segments of the curve
-engine (``_curves``). Step ``k`` is the value after ``k`` calls of DeepSpeed's
+engine (``_engine``). Step ``k`` is the value after ``k`` calls of DeepSpeed's
 ``scheduler.step()``, i.e. what the ``k``-th update uses (the engine steps the scheduler after
 each optimizer step), quirks included: the warmups repeat their first value once (step 0 is
 the constructor's value, step 1 evaluates ``log(1) = 0``) and ``WarmupCosineLR`` gives 0.0 at
@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import optax
 
-from . import _curves, _validate
+from .. import _validate
+from . import _engine
 from ._deepspeed import deepspeed_onecycle_momentum_schedule, deepspeed_onecycle_schedule
 
 __all__ = ["DeepSpeedSchedules", "from_deepspeed_config"]
@@ -158,7 +159,7 @@ def _params(block: Mapping[str, Any], path: str) -> tuple[str, dict[str, Any], s
 
 def _warmup_segments(
     low: Any, high: Any, steps: int, warmup_type: str, switch: int = 0
-) -> list[_curves.Segment]:
+) -> list[_engine.Segment]:
     """DeepSpeed's warmup over ``steps`` (>= 2): value after ``k`` calls of ``step()``.
 
     ``log``: ``low + (high - low) log(k) / log(steps)`` for ``1 <= k <= steps``; ``linear``:
@@ -166,23 +167,23 @@ def _warmup_segments(
     """
     if warmup_type == "log":
         return [
-            _curves.Segment(
+            _engine.Segment(
                 switch=switch,
                 origin=0.0,
                 length=float(steps),
                 start=low,
                 end=high,
-                shape=_curves.log_ramp,
+                shape=_engine.log_ramp,
             )
         ]
     return [
-        _curves.Segment(
+        _engine.Segment(
             switch=switch,
             origin=1.0,
             length=float(steps),
             start=low,
             end=high,
-            shape=_curves.linear,
+            shape=_engine.linear,
         )
     ]
 
@@ -227,9 +228,9 @@ def _range_test(p: dict[str, Any], ppath: str) -> DeepSpeedSchedules:
     stairs = _validate.boolean(
         _FN, f'{ppath}["lr_range_test_staircase"]', p["lr_range_test_staircase"]
     )
-    shape = _curves.stair_growth(rate, size) if stairs else _curves.growth(rate, size)
-    seg = _curves.Segment(switch=0, origin=0.0, length=math.inf, start=low, end=low, shape=shape)
-    return DeepSpeedSchedules(_curves.build([seg], last_step=None), None)
+    shape = _engine.stair_growth(rate, size) if stairs else _engine.growth(rate, size)
+    seg = _engine.Segment(switch=0, origin=0.0, length=math.inf, start=low, end=low, shape=shape)
+    return DeepSpeedSchedules(_engine.build([seg], last_step=None), None)
 
 
 def _warmup_steps(p: dict[str, Any], ppath: str) -> tuple[int, str]:
@@ -252,16 +253,16 @@ def _warmup_lr(kind: str, p: dict[str, Any], ppath: str, opt_lr: Any) -> DeepSpe
         # gamma = max(0, (total - (k - 1)) / max(1, total - steps)) once k - 1 >= steps.
         span = max(1, total - steps)
         segments.append(
-            _curves.Segment(
+            _engine.Segment(
                 switch=steps + 1,
                 origin=float(total + 1 - span),
                 length=float(span),
                 start=high,
                 end=low,
-                shape=_curves.linear,
+                shape=_engine.linear,
             )
         )
-    return DeepSpeedSchedules(_curves.build(segments, last_step=None), None)
+    return DeepSpeedSchedules(_engine.build(segments, last_step=None), None)
 
 
 def _warmup_cosine(p: dict[str, Any], ppath: str, opt_lr: Any) -> DeepSpeedSchedules:
@@ -276,23 +277,23 @@ def _warmup_cosine(p: dict[str, Any], ppath: str, opt_lr: Any) -> DeepSpeedSched
     lr = opt_lr  # validated by from_deepspeed_config
     zero = jnp.zeros_like(lr)
     segments = [
-        _curves.Segment(
-            switch=0, origin=0.0, length=1.0, start=zero, end=zero, shape=_curves.constant
+        _engine.Segment(
+            switch=0, origin=0.0, length=1.0, start=zero, end=zero, shape=_engine.constant
         )
     ]  # DeepSpeed's constructor: 0.0
     segments += _warmup_segments(lr * wmin, lr, steps, wtype, switch=1)
     # Once k - 1 >= steps: progress min(1, (k - steps) / max(1, total - steps)), half cosine.
     segments.append(
-        _curves.Segment(
+        _engine.Segment(
             switch=steps + 1,
             origin=float(steps),
             length=float(max(1, total - steps)),
             start=lr,
             end=lr * cmin,
-            shape=_curves.cos,
+            shape=_engine.cos,
         )
     )
-    return DeepSpeedSchedules(_curves.build(segments, last_step=None), None)
+    return DeepSpeedSchedules(_engine.build(segments, last_step=None), None)
 
 
 def from_deepspeed_config(

@@ -3,7 +3,7 @@
 `resolve_cycle` validates the cycle keywords shared by every one-cycle entry point
 (`onecycle_schedule`, `onecycle_momentum_schedule`, ``onecycle_sgd``, ``onecycle_adamw``,
 ``OneCycleLR``) once, into a frozen `CycleSettings`; `lr_curve` and `momentum_curve` turn
-settings into schedules through the curve engine (``_curves.build``). The conventions
+settings into schedules through the curve engine (``_engine.build``). The conventions
 (braintools, PyTorch, fastai, optax) differ only in the knot table of `CycleSettings.knots`.
 """
 
@@ -17,8 +17,9 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from . import _curves, _validate
-from ._validate import AnnealStrategy, Convention
+from .. import _validate
+from .._validate import AnnealStrategy, Convention
+from . import _engine
 
 __all__ = [
     "CycleSettings",
@@ -144,10 +145,10 @@ def resolve_cycle(
 def _cycle(settings: CycleSettings, values: list[Any]) -> optax.Schedule:
     """``values`` at the knots of ``settings``, joined by the convention's shapes."""
     knots, left_closed, last = settings.knots()
-    anneal = _curves.cos if settings.anneal_strategy == "cos" else _curves.linear
-    warmup = _curves.linear if settings.convention == "braintools" else anneal
+    anneal = _engine.cos if settings.anneal_strategy == "cos" else _engine.linear
+    warmup = _engine.linear if settings.convention == "braintools" else anneal
     shapes = [warmup] + [anneal] * (len(knots) - 2)
-    return _curves.build(_curves.segments_from_knots(knots, values, shapes, left_closed), last)
+    return _engine.build(_engine.segments_from_knots(knots, values, shapes, left_closed), last)
 
 
 def lr_curve(

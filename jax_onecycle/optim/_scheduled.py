@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import _validate
+from .. import _validate
 
 __all__ = ["scheduled", "ScheduledState"]
 

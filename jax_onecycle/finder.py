@@ -11,18 +11,21 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import brainstate
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from . import _validate
-from ._inject import scheduled
-from ._transforms import sgd_chain
+from .optim._onecycle import sgd_chain
+from .optim._scheduled import scheduled
+
+if TYPE_CHECKING:
+    import brainstate
 
 __all__ = ["lr_range_test", "LRRangeTestResult"]
 
@@ -279,11 +282,16 @@ def _batch_iterator(batches: Any) -> Iterator[Any]:
 
 
 def _param_states(params: Any) -> list[brainstate.State] | None:
-    """The distinct ``State`` objects of a brainstate ``params``, or None for a pytree of arrays."""
-    leaves = jax.tree.leaves(params, is_leaf=lambda x: isinstance(x, brainstate.State))
+    """The distinct ``State`` objects of a brainstate ``params``, or None for a pytree of arrays.
+
+    brainstate is not imported here: a ``State`` can only exist once its user has imported it.
+    """
+    bst = sys.modules.get("brainstate")
+    state_type = bst.State if bst is not None else ()
+    leaves = jax.tree.leaves(params, is_leaf=lambda x: isinstance(x, state_type))
     if not leaves:
         _validate.fail(_FN, "params", "a non-empty pytree of arrays or of ParamStates", params)
-    is_state = [isinstance(leaf, brainstate.State) for leaf in leaves]
+    is_state = [isinstance(leaf, state_type) for leaf in leaves]
     if not any(is_state):
         return None
     if not all(is_state):
@@ -358,6 +366,8 @@ def _brainstate_chunk(
     loss_fn: Callable, states: list[brainstate.State], tx: optax.GradientTransformation
 ) -> Any:
     """``run(opt_state, lrs, batches)``: a ``brainstate.transform.jit`` scan writing ``states``."""
+    import brainstate  # the brainstate form only: its user has imported it already
+
     grad_fn = brainstate.transform.grad(
         _scalar_loss(loss_fn), grad_states=states, return_value=True
     )

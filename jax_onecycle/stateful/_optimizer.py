@@ -21,10 +21,10 @@ import numpy as np
 import optax
 from jax.experimental import multihost_utils
 
-from . import _validate
-from ._inject import hyper, keep_dtypes
+from .. import _validate
+from ..optim._onecycle import clip_norm, sgd_chain
+from ..optim._scheduled import hyper, keep_dtypes
 from ._scheduler import LRScheduler, concrete
-from ._transforms import clip_norm, sgd_chain
 
 __all__ = ["SGD", "SGDState"]
 

@@ -5,7 +5,7 @@ scheduler_specific_kwargs)`` picks a ``LambdaLR`` by name; `get_schedule` takes 
 and keywords and returns the schedule ``k -> get_last_lr()[0]`` after ``k`` calls of
 ``scheduler.step()``, during training and past its end. The names the family already has
 (``linear``, ``cosine``, ``constant_with_warmup``, ``warmup_stable_decay``) reuse its
-functions; the others are segments of the curve engine (``_curves``). Unknown names and
+functions; the others are segments of the curve engine (``_engine``). Unknown names and
 keyword arguments are refused by name (Hugging Face dropped unknown keywords silently until
 recently, and still does for ``constant``/``constant_with_warmup``).
 Reference: ``transformers/optimization.py``.
@@ -22,8 +22,9 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from . import _curves, _validate
-from ._family import (
+from .. import _validate
+from . import _engine
+from ._huggingface import (
     constant_schedule_with_warmup,
     cosine_schedule_with_warmup,
     linear_schedule_with_warmup,
@@ -156,24 +157,24 @@ def _cycles(kw: dict[str, Any], default: float) -> float:
 def _restarts(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
     span = max(1, n - w)  # progress = (k - w) / span; 0 once it reaches 1
     zero = jnp.zeros_like(lr)
-    return _curves.build(
+    return _engine.build(
         warmup_segments(jnp.zeros_like(lr), lr, w)
         + [
-            _curves.Segment(
+            _engine.Segment(
                 switch=w,
                 origin=float(w),
                 length=float(span),
                 start=lr,
                 end=zero,
-                shape=_curves.hard_restarts(_cycles(kw, 1)),
+                shape=_engine.hard_restarts(_cycles(kw, 1)),
             ),
-            _curves.Segment(
+            _engine.Segment(
                 switch=w + span,
                 origin=float(w + span),
                 length=math.inf,
                 start=zero,
                 end=zero,
-                shape=_curves.constant,
+                shape=_engine.constant,
             ),
         ],
         last_step=None,
@@ -188,24 +189,24 @@ def _polynomial(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
             f"{_FN}: `{_key('lr_end')}` must be < `base_lr`, got {kw.get('lr_end', 1e-7)!r} "
             f"with base_lr={lr!r} (as in transformers)."
         )
-    return _curves.build(
+    return _engine.build(
         warmup_segments(jnp.zeros_like(lr), lr, w)
         + [
-            _curves.Segment(
+            _engine.Segment(
                 switch=w,
                 origin=float(w),
                 length=float(n - w),
                 start=lr,
                 end=end,
-                shape=_curves.power(p),
+                shape=_engine.power(p),
             ),
-            _curves.Segment(
+            _engine.Segment(
                 switch=n + 1,
                 origin=float(n + 1),
                 length=math.inf,
                 start=end,
                 end=end,
-                shape=_curves.constant,
+                shape=_engine.constant,
             ),
         ],
         last_step=None,
@@ -217,16 +218,16 @@ def _inverse_sqrt_schedule(lr: Any, w: int, kw: dict[str, Any]) -> optax.Schedul
     if timescale is None:
         timescale = w or 10_000  # transformers' default
     timescale = _validate.positive(_FN, _key("timescale"), timescale)
-    return _curves.build(
+    return _engine.build(
         warmup_segments(jnp.zeros_like(lr), lr, w)
         + [
-            _curves.Segment(
+            _engine.Segment(
                 switch=w,
                 origin=float(w),
                 length=math.inf,
                 start=lr,
                 end=lr,
-                shape=_curves.inverse_sqrt(timescale),
+                shape=_engine.inverse_sqrt(timescale),
             ),
         ],
         last_step=None,
@@ -236,11 +237,11 @@ def _inverse_sqrt_schedule(lr: Any, w: int, kw: dict[str, Any]) -> optax.Schedul
 def _cosine_min(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
     low = lr * _min_rate(lr, kw)
     span = max(1, n - w)
-    shape = _curves.cosine_cycles(_cycles(kw, 0.5), span)  # not clamped past n, as HF
-    return _curves.build(
+    shape = _engine.cosine_cycles(_cycles(kw, 0.5), span)  # not clamped past n, as HF
+    return _engine.build(
         warmup_segments(jnp.zeros_like(lr), lr, w)
         + [
-            _curves.Segment(
+            _engine.Segment(
                 switch=w, origin=float(w), length=math.inf, start=lr, end=low, shape=shape
             )
         ],
@@ -255,13 +256,13 @@ def _cosine_warmup_min(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Sch
     segments = []
     if w and warmup_rate is None:  # (k + 1) / max(1, w)
         segments.append(
-            _curves.Segment(
+            _engine.Segment(
                 switch=0,
                 origin=-1.0,
                 length=float(w),
                 start=jnp.zeros_like(lr),
                 end=lr,
-                shape=_curves.linear,
+                shape=_engine.linear,
             )
         )
     elif w:  # r + (1 - r) k / max(1, w - 1)
@@ -269,22 +270,22 @@ def _cosine_warmup_min(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Sch
             _FN, _key("warmup_lr_rate"), warmup_rate, allow_zero=True, allow_one=True
         )
         segments.append(
-            _curves.Segment(
+            _engine.Segment(
                 switch=0,
                 origin=0.0,
                 length=float(max(1, w - 1)),
                 start=lr * r,
                 end=lr,
-                shape=_curves.linear,
+                shape=_engine.linear,
             )
         )
-    shape = _curves.cosine_cycles(_cycles(kw, 0.5), max(1, n - w))  # progress (k - w + 1) / span
+    shape = _engine.cosine_cycles(_cycles(kw, 0.5), max(1, n - w))  # progress (k - w + 1) / span
     segments.append(
-        _curves.Segment(
+        _engine.Segment(
             switch=w, origin=float(w - 1), length=math.inf, start=lr, end=low, shape=shape
         )
     )
-    return _curves.build(segments, last_step=None)
+    return _engine.build(segments, last_step=None)
 
 
 def _wsd(lr: Any, w: int, n: int | None, kw: dict[str, Any]) -> optax.Schedule:

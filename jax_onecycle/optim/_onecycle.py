@@ -13,10 +13,10 @@ from typing import Any
 import optax
 from jax.typing import ArrayLike
 
-from . import _validate
-from ._inject import scheduled
-from ._onecycle import CycleSettings, lr_curve, momentum_curve, resolve_cycle
-from ._validate import AnnealStrategy, Convention
+from .. import _validate
+from .._validate import AnnealStrategy, Convention
+from ..schedules._onecycle import CycleSettings, lr_curve, momentum_curve, resolve_cycle
+from ._scheduled import scheduled
 
 __all__ = ["onecycle_sgd", "onecycle_adamw"]
 

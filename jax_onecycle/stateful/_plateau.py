@@ -1,0 +1,122 @@
+"""`ReduceLROnPlateau`: the plateau policy as a braintools-named facade.
+
+``step(metric)`` runs the pure, jittable rule of `optim._plateau` on a State, so it works
+inside and outside ``brainstate.transform.jit``; ``SGD(lr=ReduceLROnPlateau(...))`` reads
+the current rate inside its compiled update without a new trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import brainstate
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from ..optim import _plateau
+from ._scheduler import LRScheduler, concrete, per_group
+
+__all__ = ["ReduceLROnPlateau"]
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """PyTorch's ``ReduceLROnPlateau``: cut the rate when a metric stops improving.
+
+    ``step(metric)`` once per epoch; the decision is a pure, jittable state update
+    (PyTorch's, quirks included: ``best`` is still tracked during cooldown, a cut smaller
+    than ``eps`` is skipped), kept in one brainstate State, so ``step`` also works inside
+    a compiled epoch loop and ``SGD(lr=scheduler)`` applies the new rate without
+    recompiling.
+
+    Args:
+      lr: initial learning rate, or a list (one per parameter group).
+      mode: ``"min"`` (the metric should fall) or ``"max"``.
+      factor: multiplier of a cut, in (0, 1).
+      patience: bad epochs tolerated before a cut.
+      threshold: least change that counts as an improvement.
+      threshold_mode: ``"rel"`` or ``"abs"``.
+      cooldown: epochs after a cut during which bad epochs are not counted.
+      min_lr: lowest learning rate (a float or one per group).
+      eps: a cut smaller than this is skipped.
+
+    Examples:
+      >>> sched = ReduceLROnPlateau(0.1, patience=1)
+      >>> for loss in [1.0, 1.0, 1.0, 1.0]:
+      ...     sched.step(loss)
+      >>> round(sched.get_last_lr()[0], 6), sched.last_epoch
+      (0.01, 4)
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(
+        self,
+        lr: Any = 1e-3,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: Any = 0.0,
+        eps: float = 1e-8,
+    ):
+        fn = "ReduceLROnPlateau"
+        lrs = per_group(fn, "lr", lr, float)
+        min_lrs = per_group(fn, "min_lr", min_lr, float)
+        if len(min_lrs) not in (1, len(lrs)):
+            raise ValueError(
+                f"{fn}: `min_lr` must be a float or one per group ({len(lrs)}), got {min_lr!r}."
+            )
+        _, self._hyper = _plateau.check_args(
+            fn,
+            lrs,
+            mode=mode,
+            factor=factor,
+            patience=patience,
+            threshold=threshold,
+            threshold_mode=threshold_mode,
+            cooldown=cooldown,
+            min_lr=min_lrs,
+            eps=eps,
+        )
+        self._hyper["min_lr"] = jnp.asarray(min_lrs, jnp.float32)
+        super().__init__(len(lrs))
+        self._state = brainstate.LongTermState(
+            _plateau.init(jnp.asarray(lrs, jnp.float32), self._hyper["mode"])
+        )
+
+    def step(self, metric: ArrayLike) -> None:
+        """Record one epoch's ``metric`` (one real number; traced inside ``jit`` is fine)."""
+        metric = _plateau.check_metric("ReduceLROnPlateau.step", "metric", metric)
+        self._state.value = _plateau.update(self._state.value, metric, **self._hyper)
+
+    def group_lr(self, group: int) -> jax.Array:
+        return self._state.value.lr[group]
+
+    def __call__(self, count: ArrayLike) -> jax.Array:
+        """The learning rate of group 0 now: a plateau policy has no curve in ``count``."""
+        return self._state.value.lr[0] + jnp.zeros(jnp.shape(count), jnp.float32)
+
+    @property
+    def last_epoch(self) -> Any:
+        """Number of metrics seen (an int outside ``jit``)."""
+        return concrete(self._state.value.last_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """A plain, picklable dict of every counter (numpy values)."""
+        return {k: np.asarray(v) for k, v in self._state.value._asdict().items()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore the counters, with the dtypes and shapes they were made with.
+
+        A dict that does not fit (a missing or extra entry, a wrong type or shape, a
+        negative count, a NaN rate, another scheduler's dict) is refused whole: nothing
+        is loaded.
+        """
+        self._state.value = _plateau.restore(
+            "ReduceLROnPlateau.load_state_dict", state_dict, self._state.value
+        )
