@@ -236,3 +236,18 @@ def milestones(fn: str, name: str, value: Any) -> list[int]:
             fail(fn, name, allowed, value)
         out.append(as_int)
     return out
+
+
+def schedule(fn: str, name: str, value: Any) -> Any:
+    """``value`` if it may serve as a schedule ``count -> value``; a TypeError if it may not.
+
+    A scheduler whose rate is not a function of the step (``ReduceLROnPlateau``, a facade over a
+    host-side ``lr_lambda``) sets the class attribute ``is_schedule = False`` and says why in
+    ``not_a_schedule``: reading it as a schedule under ``jax.jit`` would freeze its rate.
+    """
+    if getattr(type(value), "is_schedule", True) is False:
+        why = getattr(value, "not_a_schedule", "its rate is not a function of the step count")
+        raise TypeError(f"{fn}: `{name}` cannot be {type(value).__name__}: {why}")
+    if not callable(value):
+        fail(fn, name, "a schedule `count -> value` (a callable)", value, TypeError)
+    return value
