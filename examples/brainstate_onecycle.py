@@ -9,9 +9,11 @@ hyperparameters, so stepping the scheduler never recompiles, and the momentum cy
 really changes the update (braintools' own OneCycleLR has no momentum cycling).
 
 Halfway through, the script saves a checkpoint (model weights, ``opt.state_dict()``,
-``scheduler.state_dict()``: plain picklable data) to ``examples/out/``, rebuilds model,
-optimizer and scheduler from scratch, restores them and finishes the cycle, as a restarted
-job would. Data: scikit-learn's handwritten digits (shipped with scikit-learn).
+``scheduler.state_dict()``: arrays and plain numbers) to ``examples/out/`` as one ``.npz``
+file, rebuilds model, optimizer and scheduler from scratch, restores them and finishes the
+cycle, as a restarted job would. The file holds arrays and JSON, never a pickle: loading a
+pickle runs whatever code the file holds. Data: scikit-learn's handwritten digits (shipped
+with scikit-learn).
 
     python examples/brainstate_onecycle.py            # 8 epochs, a few seconds
     python examples/brainstate_onecycle.py --quick    # tiny sizes
@@ -20,8 +22,8 @@ job would. Data: scikit-learn's handwritten digits (shipped with scikit-learn).
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import pickle
 
 import brainstate
 import jax
@@ -62,7 +64,9 @@ def build(args, steps_per_epoch: int, seed: int = 0):
     brainstate.random.seed(seed)
     model = MLP(64, args.hidden, 10)
     scheduler = jo.OneCycleLR(
-        max_lr=args.max_lr, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
+        max_lr=args.max_lr,
+        epochs=args.epochs,
+        steps_per_epoch=steps_per_epoch,
         cycle_momentum=True,  # momentum 0.95 -> 0.85 -> 0.95, overriding SGD's momentum=
     )
     opt = jo.SGD(lr=scheduler, momentum=0.9, weight_decay=5e-4)
@@ -97,27 +101,76 @@ def train_epochs(model, scheduler, opt, data, batch, first_epoch, last_epoch):
         order = np.random.default_rng(epoch).permutation(len(x_train))
         losses = []
         for i in range(steps_per_epoch):
-            idx = order[i * batch:(i + 1) * batch]
+            idx = order[i * batch : (i + 1) * batch]
             losses.append(train_step(x_train[idx], y_train[idx]))
             scheduler.step()  # after each batch, as in braintools / PyTorch
-        print(f"{epoch + 1:>5} {float(np.mean(losses)):>10.4f} "
-              f"{accuracy(model, x_test, y_test):>9.4f} {scheduler.get_last_lr()[0]:>10.3e} "
-              f"{opt.current_momentum:>9.4f} {opt.step_count:>6}")
+        print(
+            f"{epoch + 1:>5} {float(np.mean(losses)):>10.4f} "
+            f"{accuracy(model, x_test, y_test):>9.4f} {scheduler.get_last_lr()[0]:>10.3e} "
+            f"{opt.current_momentum:>9.4f} {opt.step_count:>6}"
+        )
+
+
+def save_state(path, tree) -> None:
+    """Write a nested dict of arrays and plain data (numbers, strings, lists) to one ``.npz``.
+
+    Arrays become ``.npy`` entries, the rest one JSON entry. No pickle, on purpose: loading a
+    pickle runs whatever code the file holds (why PyTorch's ``torch.load`` now defaults to
+    ``weights_only=True``), and a state dict here is only numbers and arrays.
+    """
+    arrays: dict[str, np.ndarray] = {}
+
+    def encode(x):
+        if isinstance(x, dict):
+            return {str(k): encode(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [encode(v) for v in x]
+        if isinstance(x, np.ndarray | np.generic | jax.Array):
+            name = f"array_{len(arrays)}"
+            arrays[name] = np.asarray(x)
+            return {"__array__": name}
+        return x
+
+    text = json.dumps(encode(tree))
+    with open(path, "wb") as f:  # a file object: np.savez adds no ".npz" to the name
+        np.savez(f, __json__=np.asarray(text), **arrays)
+
+
+def load_state(path):
+    """What `save_state` wrote; ``allow_pickle=False``: the file cannot run code."""
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {name: f[name] for name in f.files}
+
+    def decode(x):
+        if isinstance(x, dict):
+            if set(x) == {"__array__"}:
+                return arrays[x["__array__"]]
+            return {k: decode(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [decode(v) for v in x]
+        return x
+
+    return decode(json.loads(str(arrays.pop("__json__"))))
+
+
+def _weights_name(key) -> str:
+    return "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
 
 
 def save_checkpoint(path, model, scheduler, opt) -> None:
-    weights = {k: jax.tree.map(np.asarray, s.value)
-               for k, s in model.states(brainstate.ParamState).items()}
-    with open(path, "wb") as f:
-        pickle.dump({"model": weights, "optimizer": opt.state_dict(),
-                     "scheduler": scheduler.state_dict()}, f)
+    weights = {
+        _weights_name(k): jax.tree.map(np.asarray, s.value)
+        for k, s in model.states(brainstate.ParamState).items()
+    }
+    save_state(
+        path, {"model": weights, "optimizer": opt.state_dict(), "scheduler": scheduler.state_dict()}
+    )
 
 
 def load_checkpoint(path, model, scheduler, opt) -> None:
-    with open(path, "rb") as f:
-        ckpt = pickle.load(f)
+    ckpt = load_state(path)
     for key, state in model.states(brainstate.ParamState).items():
-        state.value = jax.tree.map(jnp.asarray, ckpt["model"][key])
+        state.value = jax.tree.map(jnp.asarray, ckpt["model"][_weights_name(key)])
     opt.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
 
@@ -138,14 +191,18 @@ def main() -> None:
     steps_per_epoch = len(data[0]) // args.batch
 
     model, scheduler, opt = build(args, steps_per_epoch)
-    print(f"digits: {len(data[0])} train / {len(data[2])} test; {steps_per_epoch} steps per "
-          f"epoch; OneCycleLR(max_lr={args.max_lr}, epochs={args.epochs}, cycle_momentum=True)")
-    print(f"{'epoch':>5} {'train_loss':>10} {'accuracy':>9} {'next lr':>10} {'momentum':>9} "
-          f"{'steps':>6}")
+    print(
+        f"digits: {len(data[0])} train / {len(data[2])} test; {steps_per_epoch} steps per "
+        f"epoch; OneCycleLR(max_lr={args.max_lr}, epochs={args.epochs}, cycle_momentum=True)"
+    )
+    print(
+        f"{'epoch':>5} {'train_loss':>10} {'accuracy':>9} {'next lr':>10} {'momentum':>9} "
+        f"{'steps':>6}"
+    )
     half = args.epochs // 2
     train_epochs(model, scheduler, opt, data, args.batch, 0, half)
 
-    path = os.path.join(args.out, "brainstate_onecycle_checkpoint.pkl")
+    path = os.path.join(args.out, "brainstate_onecycle_checkpoint.npz")
     save_checkpoint(path, model, scheduler, opt)
     saved = (opt.step_count, scheduler.last_epoch, opt.current_lr, opt.current_momentum)
 
@@ -154,8 +211,10 @@ def main() -> None:
     load_checkpoint(path, model, scheduler, opt)
     resumed = (opt.step_count, scheduler.last_epoch, opt.current_lr, opt.current_momentum)
     assert np.allclose(saved, resumed), (saved, resumed)
-    print(f"saved {path}; resumed at step {opt.step_count} (lr {opt.current_lr:.3e}, "
-          f"momentum {opt.current_momentum:.4f})")
+    print(
+        f"saved {path}; resumed at step {opt.step_count} (lr {opt.current_lr:.3e}, "
+        f"momentum {opt.current_momentum:.4f})"
+    )
     train_epochs(model, scheduler, opt, data, args.batch, half, args.epochs)
     print(f"final test accuracy {accuracy(model, data[2], data[3]):.4f}")
 

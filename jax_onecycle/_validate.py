@@ -159,17 +159,22 @@ def momentum(fn: str, name: str, value: Any) -> float:
     return fraction(fn, name, value, allow_zero=True)
 
 
+def ordered(fn: str, low_name: str, low: float, high_name: str, high: float) -> None:
+    """Refuse ``low > high`` (a cycle's bounds), naming both."""
+    if low > high:
+        raise ValueError(
+            f"{fn}: `{low_name}` must be <= `{high_name}`, got {low_name}={low!r} "
+            f"and {high_name}={high!r}."
+        )
+
+
 def momentum_range(
     fn: str, low_name: str, low: Any, high_name: str, high: Any
 ) -> tuple[float, float]:
     """Two momentum coefficients in [0, 1) with ``low <= high`` (a cycle's bounds)."""
     low = momentum(fn, low_name, low)
     high = momentum(fn, high_name, high)
-    if low > high:
-        raise ValueError(
-            f"{fn}: `{low_name}` must be <= `{high_name}`, got {low_name}={low!r} "
-            f"and {high_name}={high!r}."
-        )
+    ordered(fn, low_name, low, high_name, high)
     return low, high
 
 
@@ -241,11 +246,12 @@ def milestones(fn: str, name: str, value: Any) -> list[int]:
 def schedule(fn: str, name: str, value: Any) -> Any:
     """``value`` if it may serve as a schedule ``count -> value``; a TypeError if it may not.
 
-    A scheduler whose rate is not a function of the step (``ReduceLROnPlateau``, a facade over a
-    host-side ``lr_lambda``) sets the class attribute ``is_schedule = False`` and says why in
-    ``not_a_schedule``: reading it as a schedule under ``jax.jit`` would freeze its rate.
+    A scheduler whose rate is not a function of the step (``ReduceLROnPlateau``, a facade over
+    a host-side ``lr_lambda``) sets the attribute ``is_schedule = False`` (on its class or on
+    itself) and says why in ``not_a_schedule``: read as a schedule under ``jax.jit``, its rate
+    would freeze at the value it had when traced.
     """
-    if getattr(type(value), "is_schedule", True) is False:
+    if getattr(value, "is_schedule", True) is False:
         why = getattr(value, "not_a_schedule", "its rate is not a function of the step count")
         raise TypeError(f"{fn}: `{name}` cannot be {type(value).__name__}: {why}")
     if not callable(value):

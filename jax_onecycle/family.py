@@ -15,7 +15,46 @@ Examples:
   0.5
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for type checkers and the docs; at run time see __getattr__ below
+    from jax_onecycle import (
+        ConstantLR as ConstantLR,
+        CosineAnnealingLR as CosineAnnealingLR,
+        CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts,
+        CyclicLR as CyclicLR,
+        DeepSpeedSchedules as DeepSpeedSchedules,
+        ExponentialLR as ExponentialLR,
+        LambdaLR as LambdaLR,
+        LinearLR as LinearLR,
+        MultiplicativeLR as MultiplicativeLR,
+        MultiStepLR as MultiStepLR,
+        PolynomialLR as PolynomialLR,
+        ReduceLROnPlateau as ReduceLROnPlateau,
+        ReduceLROnPlateauState as ReduceLROnPlateauState,
+        SequentialLR as SequentialLR,
+        StepLR as StepLR,
+        constant_lr_schedule as constant_lr_schedule,
+        constant_schedule_with_warmup as constant_schedule_with_warmup,
+        cosine_annealing_schedule as cosine_annealing_schedule,
+        cosine_schedule_with_warmup as cosine_schedule_with_warmup,
+        cosine_warm_restarts_schedule as cosine_warm_restarts_schedule,
+        cyclic_momentum_schedule as cyclic_momentum_schedule,
+        cyclic_schedule as cyclic_schedule,
+        exponential_schedule as exponential_schedule,
+        from_deepspeed_config as from_deepspeed_config,
+        get_schedule as get_schedule,
+        lambda_schedule as lambda_schedule,
+        linear_lr_schedule as linear_lr_schedule,
+        linear_schedule_with_warmup as linear_schedule_with_warmup,
+        multiplicative_schedule as multiplicative_schedule,
+        multistep_schedule as multistep_schedule,
+        polynomial_schedule as polynomial_schedule,
+        reduce_lr_on_plateau as reduce_lr_on_plateau,
+        sequential_schedule as sequential_schedule,
+        step_schedule as step_schedule,
+        wsd_schedule as wsd_schedule,
+    )
 
 __all__ = [
     "step_schedule",
@@ -28,6 +67,9 @@ __all__ = [
     "constant_lr_schedule",
     "cyclic_schedule",
     "cyclic_momentum_schedule",
+    "sequential_schedule",
+    "lambda_schedule",
+    "multiplicative_schedule",
     "linear_schedule_with_warmup",
     "cosine_schedule_with_warmup",
     "constant_schedule_with_warmup",
@@ -47,6 +89,9 @@ __all__ = [
     "ConstantLR",
     "CyclicLR",
     "ReduceLROnPlateau",
+    "SequentialLR",
+    "LambdaLR",
+    "MultiplicativeLR",
 ]
 
 

@@ -3,12 +3,13 @@
 Training runs in chunks of ``chunk_size`` steps, each chunk one ``jax.lax.scan``
 (``brainstate.transform.scan`` for brainstate models) over stacked batches; the host
 smooths the losses and checks for divergence between chunks. The last chunk is padded
-with its final batch, so the sweep compiles once; padded steps are discarded.
+with its final batch, so the sweep compiles once; padded steps are discarded. With
+``stacked=True`` the step inside the scan is ``jax.vmap``-ed over ``R`` runs side by side.
+The result and its suggestion rules live in ``_finder_result.py``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import sys
@@ -21,6 +22,7 @@ import numpy as np
 import optax
 
 from . import _validate
+from ._finder_result import LRRangeTestResult, make_result
 from .optim._onecycle import sgd_chain
 from .optim._scheduled import scheduled
 
@@ -42,85 +44,6 @@ _SCHEDULED = (
 )
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class LRRangeTestResult:
-    """What `lr_range_test` measured, one entry per step run.
-
-    Attributes:
-      lrs: the learning rate of each step.
-      losses: the raw loss of each step, computed before its update.
-      smoothed_losses: bias-corrected exponential moving average of ``losses``.
-      suggestions: learning rates in the swept range: ``"minimum"``, the one at the smoothed
-        minimum / 10 (never below the first); ``"steepest"``, where the smoothed loss falls
-        fastest per ``log(lr)``; ``"valley"``, fastai's longest-valley rule. The last two
-        ignore the first ``num_iter // 10`` steps, as fastai does.
-    """
-
-    __module__ = "jax_onecycle"
-
-    lrs: np.ndarray
-    losses: np.ndarray
-    smoothed_losses: np.ndarray
-    suggestions: dict[str, float]
-
-    def __repr__(self) -> str:
-        found = ", ".join(f"{k}={v:.3g}" for k, v in self.suggestions.items())
-        return f"LRRangeTestResult(steps={self.lrs.size}, {found})"
-
-    def plot(self, ax: Any = None) -> Any:
-        """Draw the raw and smoothed loss against the learning rate (log axis), suggestions marked.
-
-        The y-range frames the sweep up to the smoothed minimum; raw losses above it (the
-        divergence) are drawn clipped at the top edge. ``"minimum"`` is marked where it is,
-        a tenth of the learning rate at the smoothed minimum (fastai's ``lr_min``), and the
-        smoothed minimum itself by a dotted line.
-
-        Args:
-          ax: a matplotlib ``Axes`` to draw on; a new figure is made when None.
-
-        Returns:
-          The matplotlib ``Axes``.
-        """
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots()
-        # Frame the useful part: the sweep up to the smoothed minimum, not the exploding
-        # losses after the divergence point.
-        lowest = int(np.argmin(self.smoothed_losses))
-        head = np.concatenate([self.losses[: lowest + 1], self.smoothed_losses[: lowest + 1]])
-        bottom, top = float(np.min(head)), float(np.max(head))
-        pad = 0.08 * max(top - bottom, 1e-12 + 0.05 * abs(bottom))
-        ymin, ymax = bottom - pad, top + pad
-        clipped = self.losses > ymax
-        raw_label = "loss (raw, clipped at the top)" if clipped.any() else "loss (raw)"
-        ax.plot(self.lrs, np.minimum(self.losses, ymax), color="0.6", lw=1, label=raw_label)
-        ax.plot(self.lrs, self.smoothed_losses, color="C0", lw=2, label="smoothed loss")
-        ax.axvline(
-            self.lrs[lowest],
-            color="C0",
-            ls=":",
-            lw=1,
-            label=f"smoothed minimum: {self.lrs[lowest]:.2e}",
-        )
-        described = {
-            "minimum": "minimum (smoothed-minimum LR / 10)",
-            "steepest": "steepest (fastest fall)",
-            "valley": "valley (fastai's rule)",
-        }
-        log_lrs = np.log(self.lrs)
-        for i, (name, lr) in enumerate(self.suggestions.items()):
-            y = np.interp(np.log(lr), log_lrs, self.smoothed_losses)
-            label = f"{described.get(name, name)}: {lr:.2e}"
-            ax.plot([lr], [y], "o", color=f"C{i + 1}", ms=7, zorder=3, label=label)
-        ax.set_ylim(ymin, ymax)
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate (log scale)")
-        ax.set_ylabel("training loss (per batch)")
-        ax.legend(loc="lower left", fontsize=8)
-        return ax
-
-
 def lr_range_test(
     loss_fn: Callable[..., Any],
     params: Any,
@@ -134,6 +57,7 @@ def lr_range_test(
     diverge_threshold: float = 5.0,
     chunk_size: int = 10,
     progress: bool = True,
+    stacked: bool = False,
 ) -> LRRangeTestResult:
     """Leslie Smith's learning-rate range test: train while the learning rate grows geometrically.
 
@@ -143,6 +67,14 @@ def lr_range_test(
     ``batches`` runs out, at a non-finite loss (that step dropped), or when ``smoothed - best >
     (diverge_threshold - 1) * |best|`` (fastai's ``smoothed > threshold * best``; step kept).
     Neither ``params`` nor the brainstate model (every State the sweep writes) is changed.
+
+    ``stacked=True`` (optax form only) trains ``R`` independent runs (seeds, data orders)
+    side by side in one compiled sweep: every leaf of ``params`` and of each batch has a
+    leading axis of ``R``. ``losses`` and ``smoothed_losses`` are then ``(R, n)`` (each run
+    smoothed on its own), ``lrs`` ``(n,)``; the suggestions apply the one-run rules to the
+    mean over runs of the smoothed losses, and ``suggestion_ranges[name]`` is the least and
+    greatest of the runs' own suggestions. The sweep stops when that mean diverges, or at a
+    step where any run's loss is not finite (the step dropped for all runs).
 
     Args:
       loss_fn: ``loss_fn(params, batch)`` (optax form), or ``loss_fn(batch)`` reading a
@@ -157,10 +89,13 @@ def lr_range_test(
       diverge_threshold: divergence factor, > 1.
       chunk_size: steps per compiled ``scan`` (between divergence checks).
       progress: show a tqdm progress bar (when tqdm is installed).
+      stacked: ``R`` runs side by side, on a leading axis of every leaf of ``params`` and
+        of the batches (optax form only).
 
     Returns:
       An `LRRangeTestResult`; suggestions: ``"minimum"`` = lr at smoothed minimum / 10
-      (>= ``init_lr``); after ``num_iter // 10`` steps, ``"steepest"`` and fastai's ``"valley"``.
+      (>= ``init_lr``); after ``num_iter // 10`` steps, ``"steepest"`` and fastai's ``"valley"``;
+      ``suggestion_ranges``: ``(low, high)`` over the runs (``(v, v)`` unstacked).
 
     Raises:
       ValueError, TypeError: for a bad argument, or a non-finite first loss.
@@ -172,6 +107,17 @@ def lr_range_test(
       >>> res = lr_range_test(loss_fn, jnp.zeros(3), x, num_iter=50, progress=False)
       >>> float(res.lrs[0]), bool(np.isclose(res.losses[0], loss_fn(jnp.zeros(3), x[0])))
       (1e-07, True)
+
+      Four runs side by side, each from its own start and on its own batches:
+
+      >>> w4 = jnp.asarray(np.random.default_rng(1).normal(size=(4, 3)), jnp.float32)
+      >>> x4 = np.random.default_rng(2).normal(size=(50, 4, 16, 3)).astype(np.float32)
+      >>> res4 = lr_range_test(loss_fn, w4, x4, num_iter=50, progress=False, stacked=True)
+      >>> res4.losses.shape[0], res4.lrs.ndim, res4.runs
+      (4, 1, 4)
+      >>> low, high = res4.suggestion_ranges["minimum"]
+      >>> bool(low <= high)
+      True
 
     References:
       Smith, `Cyclical Learning Rates for Training Neural Networks
@@ -190,8 +136,18 @@ def lr_range_test(
         _validate.fail(_FN, "diverge_threshold", "a finite number > 1", diverge_threshold)
     chunk_size = min(_validate.step_count(_FN, "chunk_size", chunk_size), num_iter)
     progress = _validate.boolean(_FN, "progress", progress)
+    stacked = _validate.boolean(_FN, "stacked", stacked)
     batch_iter = _batch_iterator(batches)
     states = _param_states(params)
+    if stacked and states is not None:
+        _validate.fail(
+            _FN,
+            "stacked",
+            "False for the brainstate form (stack runs with the optax form: "
+            "`loss_fn(params, batch)` on a pytree of arrays)",
+            stacked,
+        )
+    runs = _run_count(params) if stacked else None
 
     if optimizer is None:
         tx = scheduled(sgd_chain, learning_rate=init_lr, momentum=0.9)
@@ -200,7 +156,7 @@ def lr_range_test(
     if not isinstance(tx, optax.GradientTransformation):
         raise TypeError(_NOT_INJECTED.format(optimizer))
     values = [s.value for s in states] if states is not None else params
-    opt_state = tx.init(values)
+    opt_state = jax.vmap(tx.init)(values) if stacked else tx.init(values)
     hyper = getattr(opt_state, "hyperparams", None)
     if not isinstance(hyper, dict) or "learning_rate" not in hyper:
         raise TypeError(_NOT_INJECTED.format(optimizer))
@@ -208,15 +164,15 @@ def lr_range_test(
 
     lrs = init_lr * (final_lr / init_lr) ** (np.arange(num_iter) / (num_iter - 1))
     if states is None:
-        run, carry = _optax_chunk(loss_fn, tx), (params, opt_state)
+        run, carry = _optax_chunk(loss_fn, tx, stacked), (params, opt_state)
     else:
         run, carry = _brainstate_chunk(loss_fn, states, tx), opt_state
     snapshot = {id(s): (s, s.value) for s in states or ()}
-    losses: list[float] = []
-    smoothed: list[float] = []
+    losses: list[np.ndarray] = []  # per step: one loss per run
+    smoothed: list[np.ndarray] = []
     bar = _progress_bar(num_iter) if progress else None
     try:
-        avg, best, beta, stop = 0.0, math.inf, 1.0 - smooth_factor, False
+        avg, best, beta, stop = np.zeros(runs or 1), math.inf, 1.0 - smooth_factor, False
         while not stop and len(losses) < num_iter:
             start = len(losses)
             chunk = list(itertools.islice(batch_iter, min(chunk_size, num_iter - start)))
@@ -224,31 +180,35 @@ def lr_range_test(
                 break
             n = len(chunk)
             xs = _stack(chunk + [chunk[-1]] * (chunk_size - n))
+            if runs is not None:
+                _check_run_axis(xs, runs)
             chunk_lrs = np.concatenate([lrs[start : start + n], np.full(chunk_size - n, lrs[-1])])
             chunk_lrs = jnp.asarray(chunk_lrs, dtype=lr_dtype)
             if states is not None and start == 0:
                 for s in run.stateful_fun.get_write_states(carry, chunk_lrs, xs):
                     snapshot.setdefault(id(s), (s, s.value))
             carry, (chunk_losses, used) = run(carry, chunk_lrs, xs)
-            if start == 0 and not np.allclose(np.asarray(used[:n]), np.asarray(chunk_lrs[:n])):
+            used_lrs = np.asarray(used[:n]).reshape(n, -1)
+            if start == 0 and not np.allclose(used_lrs, np.asarray(chunk_lrs[:n])[:, None]):
                 raise TypeError(_SCHEDULED)
             why = ""
-            for loss in np.asarray(chunk_losses, dtype=np.float64)[:n].tolist():
-                if not math.isfinite(loss):
+            for loss in np.asarray(chunk_losses, dtype=np.float64)[:n].reshape(n, -1):
+                if not np.isfinite(loss).all():
                     stop, why = True, "loss not finite"
                     break
                 avg = beta * avg + (1.0 - beta) * loss
                 smooth = avg / (1.0 - beta ** (len(losses) + 1))
                 losses.append(loss)
                 smoothed.append(smooth)
-                best = min(best, smooth)
-                if smooth - best > (threshold - 1.0) * abs(best):
+                mean = float(np.mean(smooth))  # one run: its own smoothed loss
+                best = min(best, mean)
+                if mean - best > (threshold - 1.0) * abs(best):
                     stop, why = True, f"smoothed loss over {threshold:g}x its minimum"
                     break
             if bar is not None:
                 bar.update(len(losses) - start)
                 if smoothed:
-                    bar.set_postfix(loss=f"{smoothed[-1]:.4g}")
+                    bar.set_postfix(loss=f"{float(np.mean(smoothed[-1])):.4g}")
                 if stop:  # say why the bar ends short of num_iter
                     at = lrs[max(len(losses) - 1, 0)]
                     bar.set_postfix_str(
@@ -264,7 +224,41 @@ def lr_range_test(
             f"{_FN}: the loss of the initial `params` on the first batch is not finite; "
             "check `loss_fn`, `params` and `batches`."
         )
-    return _result(lrs[: len(losses)], np.asarray(losses), np.asarray(smoothed), num_iter)
+    raw, smooth_all = np.stack(losses, axis=-1), np.stack(smoothed, axis=-1)  # (runs, n)
+    if runs is None:
+        raw, smooth_all = raw[0], smooth_all[0]
+    return make_result(lrs[: len(losses)], raw, smooth_all, num_iter)
+
+
+def _run_count(params: Any) -> int:
+    """``R``, the leading axis every leaf of a stacked ``params`` shares (at least 1)."""
+    sizes = {jnp.shape(leaf)[0] if jnp.ndim(leaf) else None for leaf in jax.tree.leaves(params)}
+    if None in sizes or len(sizes) != 1:
+        _validate.fail(
+            _FN,
+            "params",
+            "a pytree whose every leaf has one common leading axis of R runs (stacked=True)",
+            f"leading axes {sorted(sizes, key=str)}",
+        )
+    runs = int(sizes.pop() or 0)
+    if runs < 1:
+        _validate.fail(
+            _FN, "params", "stacked on a leading axis of R >= 1 runs (stacked=True)", runs
+        )
+    return runs
+
+
+def _check_run_axis(xs: Any, runs: int) -> None:
+    """Every leaf of the stacked batches ``[steps, R, ...]`` has the runs' axis ``R``."""
+    sizes = {jnp.shape(leaf)[1] if jnp.ndim(leaf) > 1 else None for leaf in jax.tree.leaves(xs)}
+    if sizes != {runs}:
+        _validate.fail(
+            _FN,
+            "batches",
+            f"batches whose every leaf has a leading axis of R = {runs} runs, that of `params` "
+            "(stacked=True)",
+            f"leading axes {sorted(sizes, key=str)}",
+        )
 
 
 def _batch_iterator(batches: Any) -> Iterator[Any]:
@@ -347,17 +341,25 @@ def _with_lr(opt_state: Any, lr: jax.Array) -> Any:
     return opt_state._replace(hyperparams=hyper)
 
 
-def _optax_chunk(loss_fn: Callable, tx: optax.GradientTransformation) -> Callable:
-    """``run((params, opt_state), lrs, batches)``: one compiled scan over a chunk of steps."""
+def _optax_chunk(loss_fn: Callable, tx: optax.GradientTransformation, stacked: bool) -> Callable:
+    """``run((params, opt_state), lrs, batches)``: one compiled scan over a chunk of steps.
+
+    ``stacked``: the step is ``jax.vmap``-ed over the runs' leading axis (one rate for all).
+    """
     value_and_grad = jax.value_and_grad(_scalar_loss(loss_fn))
 
-    def body(carry, xs):
-        params, opt_state = carry
-        lr, batch = xs
+    def step(params, opt_state, lr, batch):
         loss, grads = value_and_grad(params, batch)
         updates, opt_state = tx.update(grads, _with_lr(opt_state, lr), params)
         used = opt_state.hyperparams["learning_rate"]  # type: ignore[union-attr]
-        return (optax.apply_updates(params, updates), opt_state), (loss, used)
+        return optax.apply_updates(params, updates), opt_state, loss, used
+
+    if stacked:
+        step = jax.vmap(step, in_axes=(0, 0, None, 0))
+
+    def body(carry, xs):
+        params, opt_state, loss, used = step(*carry, *xs)
+        return (params, opt_state), (loss, used)
 
     return jax.jit(lambda carry, lrs, xs: jax.lax.scan(body, carry, (lrs, xs)))
 
@@ -393,40 +395,3 @@ def _progress_bar(total: int) -> Any:
     except ImportError:
         return None
     return tqdm(total=total, desc=_FN, unit="step")
-
-
-def _valley_index(smoothed: np.ndarray) -> int:
-    """fastai's ``valley``: the longest decreasing run of points, then ~1/2 of the way in.
-
-    As fastai (``fastai/callback/schedule.py``), except that an index fastai would make
-    negative (and so wrap to the last step) is clamped to the first step.
-    """
-    lds = np.ones(smoothed.size, dtype=int)
-    for i in range(1, smoothed.size):
-        higher = smoothed[:i] > smoothed[i]
-        if higher.any():
-            lds[i] = lds[:i][higher].max() + 1
-    end = int(np.argmax(lds))
-    length = int(lds[end])
-    return max(end - length + int(length / 3) + int(length / 6), 0)
-
-
-def _result(
-    lrs: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, num_iter: int
-) -> LRRangeTestResult:
-    # "steepest" and "valley" skip the first num_iter // 10 steps, as fastai's lr_find does:
-    # the moving average there has seen few losses and its noise fakes steep drops.
-    skip = num_iter // 10 if smoothed.size > num_iter // 10 + 1 else 0
-    tail_lrs, tail = lrs[skip:], smoothed[skip:]
-    if tail.size > 1:
-        steepest = float(tail_lrs[int(np.argmin(np.diff(tail) / np.diff(np.log(tail_lrs))))])
-    else:
-        steepest = float(tail_lrs[0])
-    suggestions = {
-        "minimum": max(float(lrs[int(np.argmin(smoothed))]) / 10.0, float(lrs[0])),
-        "steepest": steepest,
-        "valley": float(tail_lrs[_valley_index(tail)]),
-    }
-    for array in (lrs, losses, smoothed):
-        array.setflags(write=False)
-    return LRRangeTestResult(lrs, losses, smoothed, suggestions)

@@ -60,6 +60,8 @@ class LazyReference:
         self._name = name
 
     def __getattr__(self, attr: str):
+        if attr.startswith("__"):  # pytest's collection probes (`__wrapped__`, ...): no import
+            raise AttributeError(attr)
         return getattr(reference(self._name), attr)
 
 

@@ -309,19 +309,24 @@ def test_live_torch_cyclic_lr_and_momentum(mode, up, down, gamma):
     _close(jo.cyclic_momentum_schedule(0.7, 0.95, up, down, mode, gamma)(jnp.arange(50)), moms)
 
 
-def test_live_braintools_cyclic_ignores_step_size_down_and_the_facade_follows_torch():
-    braintools = reference("braintools")
+def test_live_cyclic_facade_takes_step_size_down_as_torch_does():
+    # braintools 0.3's CyclicLR ignores step_size_down; the facade follows PyTorch's
+    torch = reference("torch")
     ours = jo.CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=2, step_size_down=6)
-    theirs = braintools.optim.CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=2, step_size_down=6)
-    ref = jo.cyclic_schedule(0.01, 0.1, 2, 6)
-    mine, broken = [], []
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
+    theirs = torch.optim.lr_scheduler.CyclicLR(
+        opt, base_lr=0.01, max_lr=0.1, step_size_up=2, step_size_down=6, cycle_momentum=False
+    )
+    mine, torch_lrs = [], []
     for _ in range(16):
         mine.append(ours.get_last_lr()[0])
-        broken.append(float(theirs.get_lr()[0]))
+        torch_lrs.append(theirs.get_last_lr()[0])
         ours.step()
+        opt.step()
         theirs.step()
-    _close(mine, ref(jnp.arange(16)))
-    assert not np.allclose(broken, mine)  # braintools 0.3 descends in 2 steps, not 6
+    _close(mine, torch_lrs)
+    _close(mine, jo.cyclic_schedule(0.01, 0.1, 2, 6)(jnp.arange(16)))
+    assert mine[2] == pytest.approx(0.1) and mine[8] == pytest.approx(0.01)  # up 2, down 6
 
 
 def test_family_namespace_holds_the_same_objects_as_the_top_level():

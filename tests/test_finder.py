@@ -9,7 +9,8 @@ import numpy as np
 import optax
 import pytest
 
-from jax_onecycle.finder import LRRangeTestResult, _valley_index, lr_range_test
+from jax_onecycle._finder_result import valley_index as _valley_index
+from jax_onecycle.finder import LRRangeTestResult, lr_range_test
 
 W_TRUE = np.array([[1.0], [-2.0], [0.5]], np.float32)
 
@@ -474,3 +475,169 @@ def test_a_non_scalar_loss_is_refused_by_name():
             num_iter=4,
             progress=False,
         )
+
+
+# --- stacked sweeps: R runs side by side ------------------------------------------------
+
+STACK_KW = dict(init_lr=1e-4, final_lr=0.05, num_iter=30, chunk_size=7, progress=False)
+
+
+def _stacked_inputs(runs, n=30):
+    """``runs`` starts and ``runs`` data orders, stacked on a leading axis, and the runs apart."""
+    rng = np.random.default_rng(5)
+    starts = [
+        {"weight": jnp.asarray(rng.normal(size=(3, 1)), jnp.float32), "bias": jnp.zeros(1)}
+        for _ in range(runs)
+    ]
+    orders = [_batches(n, seed=10 + r) for r in range(runs)]
+    params = jax.tree.map(lambda *x: jnp.stack(x), *starts)
+    batches = [jax.tree.map(lambda *x: np.stack(x), *step) for step in zip(*orders)]
+    return params, batches, starts, orders
+
+
+def test_stacked_with_one_run_equals_the_unstacked_sweep():
+    params, batches, starts, orders = _stacked_inputs(1)
+    one = lr_range_test(_loss, starts[0], orders[0], **STACK_KW)
+    stacked = lr_range_test(_loss, params, batches, stacked=True, **STACK_KW)
+    assert stacked.losses.shape == (1, one.lrs.size) and stacked.runs == 1 and one.runs is None
+    np.testing.assert_allclose(stacked.losses[0], one.losses, rtol=1e-6)
+    np.testing.assert_allclose(stacked.smoothed_losses[0], one.smoothed_losses, rtol=1e-6)
+    np.testing.assert_array_equal(stacked.lrs, one.lrs)
+    assert stacked.suggestions == pytest.approx(one.suggestions, rel=1e-6)
+    for name, value in one.suggestions.items():
+        assert one.suggestion_ranges[name] == (value, value)
+
+
+def test_stacked_runs_equal_the_same_runs_swept_one_by_one():
+    params, batches, starts, orders = _stacked_inputs(3)
+    apart = [lr_range_test(_loss, s, o, **STACK_KW) for s, o in zip(starts, orders)]
+    res = lr_range_test(_loss, params, batches, stacked=True, **STACK_KW)
+    assert res.losses.shape == res.smoothed_losses.shape == (3, 30) and res.lrs.shape == (30,)
+    for r, one in enumerate(apart):
+        np.testing.assert_allclose(res.losses[r], one.losses, rtol=2e-5, atol=1e-6)
+        np.testing.assert_allclose(res.smoothed_losses[r], one.smoothed_losses, rtol=2e-5)
+    mean = np.mean([one.smoothed_losses for one in apart], axis=0)
+    np.testing.assert_allclose(res.mean_smoothed_losses, mean, rtol=2e-5)
+    expected = lr_range_test.__globals__["make_result"](res.lrs.copy(), mean, mean.copy(), 30)
+    assert res.suggestions == pytest.approx(expected.suggestions, rel=1e-6)
+    for name in res.suggestions:
+        own = [one.suggestions[name] for one in apart]
+        assert res.suggestion_ranges[name] == pytest.approx((min(own), max(own)), rel=1e-6)
+
+
+def test_stacked_sweep_stops_when_the_mean_of_the_runs_diverges():
+    params, batches, starts, orders = _stacked_inputs(3, n=100)
+    kw = dict(num_iter=100, progress=False, diverge_threshold=3.0)
+    res = lr_range_test(_loss, params, batches, stacked=True, **kw)
+    apart = [
+        lr_range_test(_loss, s, o, **{**kw, "diverge_threshold": 1e30})
+        for s, o in zip(starts, orders)
+    ]
+    n = min(one.lrs.size for one in apart)
+    mean = np.mean([one.smoothed_losses[:n] for one in apart], axis=0)
+    stop = int(np.argmax(_diverged(mean, 3.0)))  # the first step where the mean diverges
+    assert _diverged(mean, 3.0).any() and res.lrs.size == stop + 1 < 100
+    np.testing.assert_allclose(res.mean_smoothed_losses, mean[: stop + 1], rtol=1e-4)
+
+
+def test_stacked_sweep_stops_at_a_step_where_any_run_is_not_finite():
+    params, batches, _, _ = _stacked_inputs(3, n=20)
+    x, y = batches[9]
+    x = x.copy()
+    x[1] = np.nan  # only the second run's batch of step 9
+    batches[9] = (x, y)
+    res = lr_range_test(
+        _loss, params, batches, stacked=True, **{**STACK_KW, "num_iter": 20, "chunk_size": 4}
+    )
+    assert res.losses.shape == (3, 9)  # step 9 is dropped for every run
+    assert np.isfinite(res.losses).all() and np.isfinite(res.smoothed_losses).all()
+
+
+def test_stacked_sweep_leaves_the_params_unchanged_and_compiles_once():
+    params, batches, _, _ = _stacked_inputs(2)
+    before = jax.tree.map(np.array, params)
+    traces = []
+
+    def loss(p, batch):
+        traces.append(1)
+        return _loss(p, batch)
+
+    lr_range_test(loss, params, batches, stacked=True, **STACK_KW)
+    jax.tree.map(np.testing.assert_array_equal, params, before)
+    assert len(traces) == 1  # one trace of the vmapped step, inside one scan
+
+
+@pytest.mark.parametrize(
+    ("params", "batch", "match"),
+    [
+        (
+            {"weight": jnp.zeros((3, 3, 1)), "bias": jnp.zeros((2, 1))},
+            (np.zeros((3, 4, 3), np.float32), np.zeros((3, 4, 1), np.float32)),
+            r"`params` must be a pytree whose every leaf has one common leading axis of R runs "
+            r"\(stacked=True\), got 'leading axes \[2, 3\]'",
+        ),
+        (
+            {"weight": jnp.zeros((3, 1)), "bias": jnp.zeros(())},
+            (np.zeros((3, 4, 3), np.float32), np.zeros((3, 4, 1), np.float32)),
+            r"`params` must be a pytree whose every leaf.*None",
+        ),
+        (
+            {"weight": jnp.zeros((0, 3, 1)), "bias": jnp.zeros((0, 1))},
+            (np.zeros((0, 4, 3), np.float32), np.zeros((0, 4, 1), np.float32)),
+            r"`params` must be stacked on a leading axis of R >= 1 runs \(stacked=True\), got 0",
+        ),
+        (
+            {"weight": jnp.zeros((2, 3, 1)), "bias": jnp.zeros((2, 1))},
+            (np.zeros((3, 4, 3), np.float32), np.zeros((3, 4, 1), np.float32)),
+            r"`batches` must be batches whose every leaf has a leading axis of R = 2 runs, "
+            r"that of `params` \(stacked=True\), got 'leading axes \[3\]'",
+        ),
+    ],
+)
+def test_stacked_inputs_without_one_runs_axis_are_refused_by_name(params, batch, match):
+    traces = []
+
+    def loss(p, b):
+        traces.append(1)
+        return _loss(p, b)
+
+    with pytest.raises(ValueError, match=match):
+        lr_range_test(loss, params, [batch] * 5, num_iter=5, stacked=True, progress=False)
+    assert not traces
+
+
+def test_stacked_is_refused_for_the_brainstate_form_and_must_be_a_bool():
+    model = _MLP()
+    with pytest.raises(ValueError, match=r"`stacked` must be False for the brainstate form"):
+        lr_range_test(
+            lambda b: jnp.mean(model(b[0])),
+            model.states(brainstate.ParamState),
+            _batches(5),
+            num_iter=5,
+            stacked=True,
+            progress=False,
+        )
+    with pytest.raises(TypeError, match=r"`stacked` must be True or False, got 1"):
+        lr_range_test(_loss, _params(), _batches(5), num_iter=5, stacked=1, progress=False)
+
+
+def test_stacked_plot_draws_the_mean_and_the_band_of_the_runs():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    params, batches, _, _ = _stacked_inputs(3)
+    res = lr_range_test(_loss, params, batches, stacked=True, **STACK_KW)
+    ax = res.plot()
+    try:
+        labels = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+        assert "mean over 3 runs of the smoothed loss" in labels
+        assert "lowest to highest of the 3 runs" in labels
+        assert "(runs: " in labels
+        (band,) = ax.collections
+        lows = band.get_paths()[0].vertices[:, 1]
+        assert lows.min() <= res.smoothed_losses.min() + 1e-6
+        np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), res.mean_smoothed_losses)
+        assert ax.get_xscale() == "log" and ax.get_xlabel() and ax.get_ylabel()
+    finally:
+        plt.close(ax.figure)

@@ -134,6 +134,17 @@ def test_hyperparams_reads_the_nnx_optimizer_state_directly(batches):
     )
 
 
+def test_hyperparams_reads_the_nnx_optimizer_itself(batches):
+    # it used to give {} for the optimizer (only its opt_state was searched)
+    model, optimizer = _build(_tx("sgd"))
+    optimizer.update(model, jax.tree.map(jnp.ones_like, nnx.state(model, nnx.Param)))
+    hp = jo.hyperparams(optimizer)
+    assert set(hp) == {"learning_rate", "momentum", "weight_decay"}
+    assert {k: float(v) for k, v in hp.items()} == {
+        k: float(v) for k, v in jo.hyperparams(optimizer.opt_state).items()
+    }
+
+
 @pytest.mark.parametrize("name, buffer", [("sgd", "trace"), ("adamw", "mu")])
 def test_cycled_momentum_drives_the_update(name, buffer):
     # with a constant gradient of ones, the momentum buffer is a known recurrence of the
@@ -209,16 +220,6 @@ def test_resume_through_orbax_is_bitwise_equal_to_an_uninterrupted_run(batches, 
 
     _assert_bitwise_equal(nnx.state((model, optimizer)), uninterrupted)
     assert len(traces) == 1
-
-
-def test_a_new_tx_object_compiles_the_step_again(batches):
-    # documented in docs/flax.md: nnx.jit keys its cache on the graph definition, which
-    # holds the tx by identity; sharing one tx object is what keeps a resume to one compile
-    step, traces = _make_step()
-    for _ in range(2):
-        model, optimizer = _build(_tx("sgd"))
-        step(model, optimizer, *batches[0])
-    assert len(traces) == 2
 
 
 def test_bfloat16_params_keep_bfloat16_buffers_and_one_compile(batches):

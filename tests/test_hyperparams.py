@@ -93,3 +93,23 @@ def test_brainstate_sgd_groups_are_read_from_the_optimizer_or_its_state():
 
 def test_a_state_without_injection_gives_an_empty_dict():
     assert jo.hyperparams(optax.sgd(0.1).init(PARAMS)) == {}
+
+
+def test_a_transformation_given_instead_of_its_state_is_refused():
+    # it used to give {} without a word, as if nothing were injected
+    with pytest.raises(TypeError, match=r"hyperparams: `opt_state` must be an optimizer state"):
+        jo.hyperparams(jo.onecycle_sgd(0.1, 10))
+    with pytest.raises(TypeError, match=r"pass its state"):
+        jo.hyperparams(optax.sgd(0.1))
+    with pytest.raises(TypeError, match=r"`opt_state` must be an optimizer state, got 'lr'"):
+        jo.hyperparams("lr")
+
+
+def test_an_object_holding_its_optax_state_as_opt_state_is_read():
+    class TrainState:  # as Flax's TrainState holds it
+        def __init__(self, opt_state):
+            self.opt_state = opt_state
+
+    state = _after(jo.onecycle_sgd(0.1, 20), updates=3)
+    assert jo.hyperparams(TrainState(state)) == jo.hyperparams(state)
+    assert set(jo.hyperparams(state)) == {"learning_rate", "momentum"}

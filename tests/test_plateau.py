@@ -502,6 +502,13 @@ BAD_STATE_DICTS = [
         "nan_lr",
         _edited(lr=np.array([0.1, np.nan], np.float32)),
         ValueError,
+        r"`state_dict\['lr'\]` must be finite real numbers of shape \(2,\), "
+        r"got array\(\[0.1, nan\]",
+    ),
+    (
+        "negative_lr",
+        _edited(lr=np.array([0.1, -0.5], np.float32)),
+        ValueError,
         r"`state_dict\['lr'\]` must be a finite number >= 0",
     ),
     (
@@ -521,7 +528,7 @@ BAD_STATE_DICTS = [
     "state_dict, exc, match", [c[1:] for c in BAD_STATE_DICTS], ids=[c[0] for c in BAD_STATE_DICTS]
 )
 def test_facade_load_state_dict_refuses_what_does_not_fit_and_loads_nothing(state_dict, exc, match):
-    sched = jo.ReduceLROnPlateau([0.3, 0.4])
+    sched = jo.ReduceLROnPlateau([0.1, 0.2], patience=1, cooldown=2)
     before = sched.state_dict()
     with pytest.raises(exc, match=r"ReduceLROnPlateau.load_state_dict: .*" + match):
         sched.load_state_dict(state_dict)
@@ -530,10 +537,11 @@ def test_facade_load_state_dict_refuses_what_does_not_fit_and_loads_nothing(stat
 
 def test_facade_load_state_dict_takes_its_own_dict_and_plain_numbers():
     source = _stepped()
-    target = jo.ReduceLROnPlateau([0.3, 0.4], patience=1, cooldown=2)
+    target = jo.ReduceLROnPlateau([0.1, 0.2], patience=1, cooldown=2)
     target.load_state_dict(pickle.loads(pickle.dumps(source.state_dict())))
     chex.assert_trees_all_equal(target.state_dict(), source.state_dict())
     plain = {
+        "settings": target.settings(),
         "lr": [0.05, 0.1],
         "best": math.inf,
         "num_bad_epochs": 0,
@@ -542,7 +550,8 @@ def test_facade_load_state_dict_takes_its_own_dict_and_plain_numbers():
     }
     target.load_state_dict(plain)
     assert target.get_last_lr() == pytest.approx([0.05, 0.1]) and target.last_epoch == 7
-    assert [v.dtype for v in target.state_dict().values()] == [np.float32] * 2 + [np.int32] * 3
+    counters = [v for k, v in target.state_dict().items() if k != "settings"]
+    assert [v.dtype for v in counters] == [np.float32] * 2 + [np.int32] * 3
 
 
 def test_facade_and_transform_share_one_rule():
@@ -554,6 +563,7 @@ def test_facade_and_transform_share_one_rule():
         sched.step(metric)
         _, state = tx.update(jnp.ones(1), state, value=metric)
         facade = sched.state_dict()
+        del facade["settings"]
         facade["lr"] = facade["lr"][0]
         chex.assert_trees_all_equal(
             facade, {k: np.asarray(v) for k, v in state.plateau._asdict().items()}

@@ -6,7 +6,6 @@ transformers also run live where installed.
 
 import copy
 import json
-import math
 import os
 import pathlib
 
@@ -229,7 +228,8 @@ def _ds(kind, **params):
         (
             _ds("OneCycle", cycle_min_lr=0.1, cycle_max_lr=1.0, cycle_first_step_size=0),
             ValueError,
-            r"in `config\[\"scheduler\"\]\[\"params\"\]`: .*`cycle_first_step_size` must be",
+            r'^from_deepspeed_config: `config\["scheduler"\]\["params"\]'
+            r'\["cycle_first_step_size"\]` must be a positive integer, got 0\.$',
         ),
         (
             _ds("LRRangeTest", lr_range_test_staircase=1),
@@ -348,7 +348,7 @@ def test_optimizer_lr_given_twice_is_refused():
                 "scheduler_specific_kwargs": {"num_decay_steps": 4, "decay_type": "cos"},
             },
             ValueError,
-            r"get_schedule: in `scheduler_specific_kwargs`: .*`decay_type` must be one of",
+            r'^get_schedule: `scheduler_specific_kwargs\["decay_type"\]` must be one of',
         ),
         (
             ("cosine", 0.1),
@@ -471,4 +471,38 @@ def test_live_transformers_get_scheduler_same_values(name, extra):
         name, 0.2, num_warmup_steps=5, num_training_steps=33, scheduler_specific_kwargs=extra
     )
     _close(_evaluate(ours, range(45)), values)
-    assert all(math.isfinite(v) for v in values)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda: jo.from_deepspeed_config(
+                _ds("OneCycle", cycle_min_lr=0.1, cycle_max_lr=1.0, cycle_min_mom=0.95)
+            ),
+            r'^from_deepspeed_config: `config\["scheduler"\]\["params"\]\["cycle_min_mom"\]` '
+            r'must be <= `config\["scheduler"\]\["params"\]\["cycle_max_mom"\]`',
+        ),
+        (
+            lambda: jo.from_deepspeed_config(_ds("OneCycle", cycle_min_lr=-0.1, cycle_max_lr=1.0)),
+            r'^from_deepspeed_config: `config\["scheduler"\]\["params"\]\["cycle_min_lr"\]`',
+        ),
+        (
+            lambda: jo.get_schedule(
+                "warmup_stable_decay",
+                0.1,
+                num_warmup_steps=1,
+                num_training_steps=10,
+                scheduler_specific_kwargs={"num_decay_steps": 4, "min_lr_ratio": 2.0},
+            ),
+            r'^get_schedule: `scheduler_specific_kwargs\["min_lr_ratio"\]` must be in',
+        ),
+    ],
+)
+def test_a_wrapped_error_names_only_the_function_the_user_called(call, match):
+    with pytest.raises(ValueError, match=match) as info:
+        call()
+    message = str(info.value)
+    assert message.count(": `") == 1  # one prefix, then the argument
+    for inner in ("deepspeed_onecycle", "wsd_schedule", "in `"):
+        assert inner not in message

@@ -243,6 +243,7 @@ CYCLE = [
     "three_phase",
     "pct_final",
     "convention",
+    "horizon_changes",
 ]
 MOMENTUM = ["base_momentum", "max_momentum"]
 ENTRY_POINTS = {
@@ -265,9 +266,10 @@ def _parameters(fn):
 
 
 def test_the_five_one_cycle_entry_points_share_names_and_defaults():
-    from jax_onecycle.schedules._onecycle import resolve_cycle
+    from jax_onecycle.schedules._onecycle import CYCLE_DEFAULTS
 
-    reference = dict(inspect.signature(resolve_cycle).parameters)
+    reference = dict(inspect.signature(jo.onecycle_schedule).parameters)
+    assert {k: reference[k].default for k in CYCLE_DEFAULTS} == CYCLE_DEFAULTS
     reference.update(
         (k, v)
         for k, v in inspect.signature(jo.onecycle_momentum_schedule).parameters.items()

@@ -24,13 +24,18 @@ def _optimizer(case):
     sched, opt = case["scheduler"], case["optimizer"]
     steps = TRAINING["steps"]
     if case["algorithm"] == "sgd":
-        return jo.onecycle_sgd(sched["max_lr"], steps, convention="torch",
-                               anneal_strategy=sched.get("anneal_strategy", "cos"),
-                               three_phase=sched.get("three_phase", False),
-                               nesterov=opt.get("nesterov", False),
-                               weight_decay=opt.get("weight_decay", 0.0))
-    return jo.onecycle_adamw(sched["max_lr"], steps, convention="torch",
-                             weight_decay=opt["weight_decay"])
+        return jo.onecycle_sgd(
+            sched["max_lr"],
+            steps,
+            convention="torch",
+            anneal_strategy=sched.get("anneal_strategy", "cos"),
+            three_phase=sched.get("three_phase", False),
+            nesterov=opt.get("nesterov", False),
+            weight_decay=opt.get("weight_decay", 0.0),
+        )
+    return jo.onecycle_adamw(
+        sched["max_lr"], steps, convention="torch", weight_decay=opt["weight_decay"]
+    )
 
 
 @pytest.mark.parametrize("case", TRAINING["cases"], ids=[c["id"] for c in TRAINING["cases"]])
@@ -157,17 +162,120 @@ def test_weight_decay_and_b2_may_be_schedules_read_back_per_update():
     wd = optax.linear_schedule(1e-2, 0.0, 10)
     b2 = optax.linear_schedule(0.99, 0.999, 10)
     params = {"w": jnp.ones(3)}
-    for opt, names in ((jo.onecycle_sgd(0.1, 10, weight_decay=wd), ("weight_decay",)),
-                       (jo.onecycle_adamw(1e-3, 10, weight_decay=wd, b2=b2),
-                        ("weight_decay", "b2"))):
+    for opt, names in (
+        (jo.onecycle_sgd(0.1, 10, weight_decay=wd), ("weight_decay",)),
+        (jo.onecycle_adamw(1e-3, 10, weight_decay=wd, b2=b2), ("weight_decay", "b2")),
+    ):
         state = opt.init(params)
         for k in range(4):
             _, state = opt.update({"w": jnp.ones(3)}, state, params)
             hp = jo.hyperparams(state)
             for name in names:
-                np.testing.assert_allclose(hp[name], {"weight_decay": wd, "b2": b2}[name](k),
-                                           rtol=1e-6)
+                np.testing.assert_allclose(
+                    hp[name], {"weight_decay": wd, "b2": b2}[name](k), rtol=1e-6
+                )
 
 
 def test_zero_weight_decay_adds_no_work_to_the_sgd_update():
-    assert "weight_decay" not in jo.hyperparams(jo.onecycle_sgd(0.1, 10).init({"w": jnp.ones(2)}))
+    # Without decay the update never reads the params (None is fine); with it, it must.
+    grads, params = {"w": jnp.ones(2)}, {"w": jnp.ones(2)}
+    opt = jo.onecycle_sgd(0.1, 10)
+    opt.update(grads, opt.init(params), None)
+    decayed = jo.onecycle_sgd(0.1, 10, weight_decay=1e-3)
+    with pytest.raises(ValueError, match="params"):
+        decayed.update(grads, decayed.init(params), None)
+    n_eqns = {
+        wd: len(jax.make_jaxpr(o.update)(grads, o.init(params), params).jaxpr.eqns)
+        for wd, o in ((0.0, opt), (1e-3, decayed))
+    }
+    assert n_eqns[0.0] < n_eqns[1e-3]
+
+
+# ---- the momentum rule, the weight-decay mask (issue 19, items 5, 7, 8) -------------------
+
+
+def _fit(opt, params, steps=25):
+    """``steps`` updates of ``opt`` on a fixed quadratic, compiled; the final params."""
+
+    @jax.jit
+    def step(params, state):
+        grads = jax.tree.map(lambda w: 2.0 * w - 0.3, params)
+        updates, state = opt.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    state = opt.init(params)
+    for _ in range(steps):
+        params, state = step(params, state)
+    return params
+
+
+PARAMS = {"w": jnp.linspace(-1.0, 1.0, 6).reshape(2, 3), "b": jnp.linspace(0.5, 1.0, 3)}
+NO_DECAY_ON_BIAS = {"w": True, "b": False}
+
+
+def test_a_fixed_momentum_below_base_momentum_is_used_when_not_cycling():
+    for opt, key in (
+        (jo.onecycle_sgd(0.1, 100, cycle_momentum=False, max_momentum=0.8), "momentum"),
+        (jo.onecycle_adamw(0.1, 100, cycle_momentum=False, max_momentum=0.8), "b1"),
+    ):
+        assert jo.hyperparams(opt.init(PARAMS))[key] == np.float32(0.8)
+    sched = jo.OneCycleLR(0.1, 100, cycle_momentum=False, max_momentum=0.8)
+    assert sched.current_momentum() is None  # not cycling: SGD keeps its own momentum
+
+
+@pytest.mark.parametrize("fn", [jo.onecycle_sgd, jo.onecycle_adamw, jo.OneCycleLR])
+def test_base_above_max_momentum_is_still_refused_when_cycling(fn):
+    with pytest.raises(ValueError, match=r"`base_momentum` must be <= `max_momentum`"):
+        fn(0.1, 100, cycle_momentum=True, max_momentum=0.8)
+
+
+def test_max_momentum_none_is_0_95_cycled_and_0_9_fixed():
+    cycled = jo.hyperparams(jo.onecycle_sgd(0.1, 100).init(PARAMS))
+    fixed = jo.hyperparams(jo.onecycle_sgd(0.1, 100, cycle_momentum=False).init(PARAMS))
+    adam = jo.hyperparams(jo.onecycle_adamw(0.1, 100, cycle_momentum=False).init(PARAMS))
+    assert (cycled["momentum"], fixed["momentum"], adam["b1"]) == (
+        np.float32(0.95),
+        np.float32(0.9),
+        np.float32(0.9),
+    )
+    assert jo.onecycle_momentum_schedule(100)(0) == np.float32(0.95)
+
+
+def test_onecycle_adamw_without_cycling_trains_as_optax_adamw():
+    lr = jo.onecycle_schedule(1e-2, 100)
+    ours = _fit(jo.onecycle_adamw(1e-2, 100, cycle_momentum=False), PARAMS)
+    # optax's b1 (0.9), injected as a float32 array as here: the same arithmetic, bitwise
+    injected = optax.inject_hyperparams(optax.adamw)(learning_rate=lr, weight_decay=1e-2)
+    chex.assert_trees_all_equal(ours, _fit(injected, PARAMS))
+    # optax with Python floats rounds 1 - b1 differently (0.1 vs 1 - float32(0.9)): close
+    chex.assert_trees_all_close(ours, _fit(optax.adamw(lr, weight_decay=1e-2), PARAMS), rtol=1e-5)
+
+
+def test_onecycle_sgd_without_cycling_trains_as_optax_sgd_with_momentum_0_9():
+    lr = jo.onecycle_schedule(0.1, 100)
+    ours = _fit(jo.onecycle_sgd(0.1, 100, cycle_momentum=False), PARAMS)
+    plain = _fit(optax.sgd(lr, momentum=0.9), PARAMS)
+    chex.assert_trees_all_equal(ours, plain)
+
+
+@pytest.mark.parametrize("mask", [NO_DECAY_ON_BIAS, lambda p: {"w": True, "b": False}])
+def test_weight_decay_mask_equals_optax_with_the_same_mask(mask):
+    lr = jo.onecycle_schedule(0.1, 100)
+    ours = _fit(jo.onecycle_adamw(0.1, 100, cycle_momentum=False, mask=mask), PARAMS)
+    adamw = optax.inject_hyperparams(optax.adamw, static_args=("mask",))
+    plain = _fit(adamw(learning_rate=lr, weight_decay=1e-2, mask=mask), PARAMS)
+    chex.assert_trees_all_equal(ours, plain)
+    sgd = jo.onecycle_sgd(0.1, 100, cycle_momentum=False, weight_decay=0.05, mask=mask)
+    plain_sgd = optax.chain(optax.add_decayed_weights(0.05, mask), optax.sgd(lr, momentum=0.9))
+    chex.assert_trees_all_equal(_fit(sgd, PARAMS), _fit(plain_sgd, PARAMS))
+    # the mask matters: without it the biases decay too
+    unmasked = _fit(jo.onecycle_adamw(0.1, 100, cycle_momentum=False), PARAMS)
+    assert not np.array_equal(unmasked["b"], ours["b"])
+    np.testing.assert_array_equal(unmasked["w"], ours["w"])
+
+
+@pytest.mark.parametrize("fn", [jo.onecycle_sgd, jo.onecycle_adamw])
+@pytest.mark.parametrize("mask", ["w", 1.0, {"w": 1, "b": 0}, {}])
+def test_a_mask_that_is_not_bools_or_a_callable_is_refused(fn, mask):
+    with pytest.raises(TypeError, match=rf"^{fn.__name__}: `mask` must be None, a pytree"):
+        fn(0.1, 100, weight_decay=0.01, mask=mask)

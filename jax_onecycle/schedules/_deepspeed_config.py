@@ -22,7 +22,8 @@ import optax
 
 from .. import _validate
 from . import _engine
-from ._deepspeed import deepspeed_onecycle_momentum_schedule, deepspeed_onecycle_schedule
+from ._deepspeed import check_cycle, check_lr, check_momentum, lr_cycle, momentum_cycle
+from ._spec import recorded_fields
 
 __all__ = ["DeepSpeedSchedules", "from_deepspeed_config"]
 
@@ -165,55 +166,30 @@ def _warmup_segments(
     ``log``: ``low + (high - low) log(k) / log(steps)`` for ``1 <= k <= steps``; ``linear``:
     ``(k - 1) / steps``, reaching ``high`` one step later (the one-step lag); ``low`` at 0.
     """
-    if warmup_type == "log":
-        return [
-            _engine.Segment(
-                switch=switch,
-                origin=0.0,
-                length=float(steps),
-                start=low,
-                end=high,
-                shape=_engine.log_ramp,
-            )
-        ]
+    log = warmup_type == "log"
     return [
         _engine.Segment(
             switch=switch,
-            origin=1.0,
+            origin=0.0 if log else 1.0,
             length=float(steps),
             start=low,
             end=high,
-            shape=_engine.linear,
+            shape=_engine.log_ramp if log else _engine.linear,
         )
     ]
 
 
 def _onecycle(p: dict[str, Any], ppath: str) -> DeepSpeedSchedules:
-    shape = {
-        k: p[k]
-        for k in (
-            "cycle_first_step_size",
-            "cycle_second_step_size",
-            "cycle_first_stair_count",
-            "cycle_second_stair_count",
-            "decay_step_size",
-        )
-    }
-    try:
-        lr = deepspeed_onecycle_schedule(
-            p["cycle_min_lr"], p["cycle_max_lr"], **shape, decay_lr_rate=p["decay_lr_rate"]
-        )
-        cycle = _validate.boolean(_FN, f'{ppath}["cycle_momentum"]', p["cycle_momentum"])
-        momentum = None
-        if cycle:
-            momentum = deepspeed_onecycle_momentum_schedule(
-                **shape,
-                cycle_min_mom=p["cycle_min_mom"],
-                cycle_max_mom=p["cycle_max_mom"],
-                decay_mom_rate=p["decay_mom_rate"],
-            )
-    except (TypeError, ValueError) as err:  # name the config entry, keep the message
-        raise type(err)(f"{_FN}: in `{ppath}`: {err}") from None
+    """DeepSpeed's OneCycle: its cycle checked once, each entry named by its config path."""
+
+    def spell(name: str) -> str:
+        return f'{ppath}["{name}"]'
+
+    cycle = check_cycle(_FN, p, spell)
+    lr = lr_cycle(cycle, *check_lr(_FN, p, spell))
+    momentum = None
+    if _validate.boolean(_FN, spell("cycle_momentum"), p["cycle_momentum"]):
+        momentum = momentum_cycle(cycle, *check_momentum(_FN, p, spell))
     return DeepSpeedSchedules(lr, momentum)
 
 
@@ -296,6 +272,7 @@ def _warmup_cosine(p: dict[str, Any], ppath: str, opt_lr: Any) -> DeepSpeedSched
     return DeepSpeedSchedules(_engine.build(segments, last_step=None), None)
 
 
+@recorded_fields("from_deepspeed_config")
 def from_deepspeed_config(
     config: Mapping[str, Any], *, optimizer_lr: float | None = None
 ) -> DeepSpeedSchedules:

@@ -1,9 +1,13 @@
-"""The curve engine: every schedule of the package is data handed to `build`.
+"""The curve engine: the package's curves are data (segments) handed to `build`.
 
 A curve is a list of `Segment` s, each a ramp of some `Shape` between two values over a
 real-valued stretch of steps. `build` turns the list into ``optax.join_schedules`` over one
-`ramp` per segment. Conventions (braintools, PyTorch, fastai, optax, DeepSpeed, Hugging
-Face) differ only in the segments they produce, never in code.
+`ramp` per segment. Each reference (braintools, PyTorch, fastai, optax, DeepSpeed, Hugging
+Face) has its own module that turns its arguments into segments, and the shapes they need
+(``log_ramp`` and ``stair_growth`` for DeepSpeed, ``cosine_cycles`` for Hugging Face, ...)
+live here with the common ones, as do the count helpers (`steps`, `epoch_of`, `per_epoch`,
+`rate_array`); what no segment can say (PyTorch's periodic cosine tail, CyclicLR's folding
+and amplitude scaling) stays in the reference's module, around the built curve.
 
 Fractional knots (``pct_start * total_steps = 2.5``) are handled by giving each segment two
 numbers: the integer step where ``join_schedules`` switches to it (``switch``) and the real
@@ -51,6 +55,11 @@ __all__ = [
     "hard_restarts",
     "log_ramp",
     "stair_growth",
+    "rate_array",
+    "span",
+    "hold",
+    "epoch_of",
+    "per_epoch",
 ]
 
 # A shape maps (start value, end value, x, y, length) to a value, where x is the
@@ -206,6 +215,24 @@ class Segment:
     start: Any
     end: Any
     shape: Shape
+
+
+def span(at: int, length: float, start: Any, end: Any, shape: Shape) -> Segment:
+    """A segment that switches in at integer step ``at`` and starts its ramp there."""
+    return Segment(switch=at, origin=float(at), length=length, start=start, end=end, shape=shape)
+
+
+def hold(at: int, value: Any) -> Segment:
+    """``value`` from integer step ``at`` on: an open-ended constant segment."""
+    return span(at, math.inf, value, value, constant)
+
+
+def rate_array(value: Any) -> jax.Array:
+    """A checked learning rate (``_validate.learning_rate``) as JAX's default float dtype.
+
+    float32 (float64 only with ``jax_enable_x64``), whatever the value's own dtype.
+    """
+    return jnp.asarray(value, jnp.result_type(float))
 
 
 def steps(count: ArrayLike) -> jax.Array:

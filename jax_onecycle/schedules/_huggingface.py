@@ -2,13 +2,17 @@
 
 ``transformers``' ``get_*_schedule_with_warmup`` and ``get_wsd_schedule``, value for value,
 including past ``num_training_steps``: a warmup segment (`warmup_segments`, shared with
-`get_schedule` and DeepSpeed's configs) then a decay of the curve engine (`_engine`) with its
-``cosine_cycles`` and ``one_minus_sqrt`` shapes. Reference: ``transformers/optimization.py``.
+`get_schedule`) then a decay of the curve engine (`_engine`) with its ``cosine_cycles`` and
+``one_minus_sqrt`` shapes. Each public function checks its arguments, then builds with its
+``*_curve`` function, which `get_schedule` calls with the arguments it has checked itself.
+Reference: ``transformers/optimization.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import optax
@@ -16,14 +20,26 @@ from jax.typing import ArrayLike
 
 from .. import _validate
 from .._validate import WsdShape
-from ._engine import Segment, Shape, build, constant, cos, cosine_cycles, linear, one_minus_sqrt
+from ._engine import (
+    Segment,
+    Shape,
+    build,
+    constant,
+    cos,
+    cosine_cycles,
+    hold,
+    linear,
+    one_minus_sqrt,
+    span,
+)
+from ._spec import recorded
 
 __all__ = [
     "linear_schedule_with_warmup",
     "cosine_schedule_with_warmup",
     "constant_schedule_with_warmup",
     "wsd_schedule",
-]
+]  # the public names; the plain-named builders below serve `get_schedule`
 
 WSD_TYPES = _validate.WSD_SHAPES
 
@@ -51,6 +67,7 @@ def _check_warmup(fn: str, warmup: Any, total: Any) -> tuple[int, int]:
     return warmup, total
 
 
+@recorded("linear_schedule_with_warmup")
 def linear_schedule_with_warmup(
     base_lr: ArrayLike, num_warmup_steps: int, num_training_steps: int
 ) -> optax.Schedule:
@@ -77,7 +94,11 @@ def linear_schedule_with_warmup(
     """
     fn = "linear_schedule_with_warmup"
     lr = _validate.rate(fn, "base_lr", base_lr)
-    warmup, total = _check_warmup(fn, num_warmup_steps, num_training_steps)
+    return linear_warmup_curve(lr, *_check_warmup(fn, num_warmup_steps, num_training_steps))
+
+
+def linear_warmup_curve(lr: Any, warmup: int, total: int) -> optax.Schedule:
+    """`linear_schedule_with_warmup` for checked arguments (``lr`` an array)."""
     span = max(1, total - warmup)  # HF: (N - step) / max(1, N - w), reaching 0 at N
     zero = lr * 0.0
     decay = Segment(
@@ -91,6 +112,7 @@ def linear_schedule_with_warmup(
     return build(warmup_segments(zero, lr, warmup) + [decay], last_step=None)
 
 
+@recorded("cosine_schedule_with_warmup")
 def cosine_schedule_with_warmup(
     base_lr: ArrayLike, num_warmup_steps: int, num_training_steps: int, num_cycles: float = 0.5
 ) -> optax.Schedule:
@@ -120,15 +142,18 @@ def cosine_schedule_with_warmup(
     fn = "cosine_schedule_with_warmup"
     lr = _validate.rate(fn, "base_lr", base_lr)
     warmup, total = _check_warmup(fn, num_warmup_steps, num_training_steps)
-    cycles = _validate.positive(fn, "num_cycles", num_cycles)
+    return cosine_warmup_curve(lr, warmup, total, _validate.positive(fn, "num_cycles", num_cycles))
+
+
+def cosine_warmup_curve(lr: Any, warmup: int, total: int, cycles: float) -> optax.Schedule:
+    """`cosine_schedule_with_warmup` for checked arguments (``lr`` an array)."""
     shape = cosine_cycles(cycles, max(1, total - warmup))
     zero = lr * 0.0
-    decay = Segment(
-        switch=warmup, origin=float(warmup), length=math.inf, start=lr, end=zero, shape=shape
-    )
+    decay = span(warmup, math.inf, lr, zero, shape)
     return build(warmup_segments(zero, lr, warmup) + [decay], last_step=None)
 
 
+@recorded("constant_schedule_with_warmup")
 def constant_schedule_with_warmup(base_lr: ArrayLike, num_warmup_steps: int) -> optax.Schedule:
     """Hugging Face's ``get_constant_schedule_with_warmup``: linear from 0, then ``base_lr``.
 
@@ -149,13 +174,17 @@ def constant_schedule_with_warmup(base_lr: ArrayLike, num_warmup_steps: int) -> 
     """
     fn = "constant_schedule_with_warmup"
     lr = _validate.rate(fn, "base_lr", base_lr)
-    warmup = _validate.step_count(fn, "num_warmup_steps", num_warmup_steps, minimum=0)
-    hold = Segment(
-        switch=warmup, origin=float(warmup), length=math.inf, start=lr, end=lr, shape=constant
+    return constant_warmup_curve(
+        lr, _validate.step_count(fn, "num_warmup_steps", num_warmup_steps, minimum=0)
     )
-    return build(warmup_segments(lr * 0.0, lr, warmup) + [hold], last_step=None)
 
 
+def constant_warmup_curve(lr: Any, warmup: int) -> optax.Schedule:
+    """`constant_schedule_with_warmup` for checked arguments (``lr`` an array)."""
+    return build(warmup_segments(lr * 0.0, lr, warmup) + [hold(warmup, lr)], last_step=None)
+
+
+@recorded("wsd_schedule")
 def wsd_schedule(
     base_lr: ArrayLike,
     num_warmup_steps: int,
@@ -199,12 +228,43 @@ def wsd_schedule(
     w = _validate.step_count(fn, "num_warmup_steps", num_warmup_steps, minimum=0)
     s = _validate.step_count(fn, "num_stable_steps", num_stable_steps, minimum=0)
     d = _validate.step_count(fn, "num_decay_steps", num_decay_steps, minimum=0)
-    ratio = _validate.fraction(fn, "min_lr_ratio", min_lr_ratio, allow_zero=True, allow_one=True)
-    decay_type = _validate.choice(fn, "decay_type", decay_type, WSD_TYPES)
-    warmup_type = _validate.choice(fn, "warmup_type", warmup_type, WSD_TYPES)
-    cycles = _validate.positive(fn, "num_cycles", num_cycles)
+    options = check_wsd_options(fn, str, min_lr_ratio, decay_type, warmup_type, num_cycles)
+    return wsd_curve(lr, w, s, d, options)
 
-    low = lr * ratio
+
+@dataclasses.dataclass(frozen=True)
+class WsdOptions:
+    """The checked shape keywords of `wsd_schedule`."""
+
+    min_lr_ratio: float
+    decay_type: WsdShape
+    warmup_type: WsdShape
+    num_cycles: float
+
+
+def check_wsd_options(
+    fn: str,
+    spell: Callable[[str], str],
+    min_lr_ratio: Any = 0.0,
+    decay_type: Any = "cosine",
+    warmup_type: Any = "linear",
+    num_cycles: Any = 0.5,
+) -> WsdOptions:
+    """`wsd_schedule`'s shape keywords, each named as ``spell(name)`` (the user's spelling)."""
+    return WsdOptions(
+        min_lr_ratio=_validate.fraction(
+            fn, spell("min_lr_ratio"), min_lr_ratio, allow_zero=True, allow_one=True
+        ),
+        decay_type=_validate.choice(fn, spell("decay_type"), decay_type, WSD_TYPES),
+        warmup_type=_validate.choice(fn, spell("warmup_type"), warmup_type, WSD_TYPES),
+        num_cycles=_validate.positive(fn, spell("num_cycles"), num_cycles),
+    )
+
+
+def wsd_curve(lr: Any, w: int, s: int, d: int, options: WsdOptions) -> optax.Schedule:
+    """`wsd_schedule` for checked arguments (``lr`` an array)."""
+    decay_type, warmup_type, cycles = options.decay_type, options.warmup_type, options.num_cycles
+    low = lr * options.min_lr_ratio
     up = {"linear": linear, "cosine": cos, "1-sqrt": one_minus_sqrt(warmup=True)}
     down = {"linear": linear, "cosine": cosine_cycles(cycles, d)}
     down["1-sqrt"] = one_minus_sqrt(warmup=False)

@@ -4,8 +4,9 @@
 scheduler_specific_kwargs)`` picks a ``LambdaLR`` by name; `get_schedule` takes the same name
 and keywords and returns the schedule ``k -> get_last_lr()[0]`` after ``k`` calls of
 ``scheduler.step()``, during training and past its end. The names the family already has
-(``linear``, ``cosine``, ``constant_with_warmup``, ``warmup_stable_decay``) reuse its
-functions; the others are segments of the curve engine (``_engine``). Unknown names and
+(``linear``, ``cosine``, ``constant_with_warmup``, ``warmup_stable_decay``) reuse its curve
+builders (``*_curve``, given the arguments checked here once); the others are segments of
+the curve engine (``_engine``). Unknown names and
 keyword arguments are refused by name (Hugging Face dropped unknown keywords silently until
 recently, and still does for ``constant``/``constant_with_warmup``).
 Reference: ``transformers/optimization.py``.
@@ -25,12 +26,14 @@ from jax.typing import ArrayLike
 from .. import _validate
 from . import _engine
 from ._huggingface import (
-    constant_schedule_with_warmup,
-    cosine_schedule_with_warmup,
-    linear_schedule_with_warmup,
+    check_wsd_options,
+    constant_warmup_curve,
+    cosine_warmup_curve,
+    linear_warmup_curve,
     warmup_segments,
-    wsd_schedule,
+    wsd_curve,
 )
+from ._spec import recorded
 
 __all__ = ["get_schedule"]
 
@@ -154,30 +157,17 @@ def _cycles(kw: dict[str, Any], default: float) -> float:
 # ---- the names that the family does not already have -------------------------------------
 
 
+def _after_warmup(lr: Any, w: int, *segments: _engine.Segment) -> optax.Schedule:
+    """Hugging Face's linear warmup from 0 over ``w`` steps, then ``segments``."""
+    return _engine.build(warmup_segments(jnp.zeros_like(lr), lr, w) + list(segments), None)
+
+
 def _restarts(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
     span = max(1, n - w)  # progress = (k - w) / span; 0 once it reaches 1
     zero = jnp.zeros_like(lr)
-    return _engine.build(
-        warmup_segments(jnp.zeros_like(lr), lr, w)
-        + [
-            _engine.Segment(
-                switch=w,
-                origin=float(w),
-                length=float(span),
-                start=lr,
-                end=zero,
-                shape=_engine.hard_restarts(_cycles(kw, 1)),
-            ),
-            _engine.Segment(
-                switch=w + span,
-                origin=float(w + span),
-                length=math.inf,
-                start=zero,
-                end=zero,
-                shape=_engine.constant,
-            ),
-        ],
-        last_step=None,
+    shape = _engine.hard_restarts(_cycles(kw, 1))
+    return _after_warmup(
+        lr, w, _engine.span(w, float(span), lr, zero, shape), _engine.hold(w + span, zero)
     )
 
 
@@ -189,28 +179,8 @@ def _polynomial(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
             f"{_FN}: `{_key('lr_end')}` must be < `base_lr`, got {kw.get('lr_end', 1e-7)!r} "
             f"with base_lr={lr!r} (as in transformers)."
         )
-    return _engine.build(
-        warmup_segments(jnp.zeros_like(lr), lr, w)
-        + [
-            _engine.Segment(
-                switch=w,
-                origin=float(w),
-                length=float(n - w),
-                start=lr,
-                end=end,
-                shape=_engine.power(p),
-            ),
-            _engine.Segment(
-                switch=n + 1,
-                origin=float(n + 1),
-                length=math.inf,
-                start=end,
-                end=end,
-                shape=_engine.constant,
-            ),
-        ],
-        last_step=None,
-    )
+    decay = _engine.span(w, float(n - w), lr, end, _engine.power(p))
+    return _after_warmup(lr, w, decay, _engine.hold(n + 1, end))
 
 
 def _inverse_sqrt_schedule(lr: Any, w: int, kw: dict[str, Any]) -> optax.Schedule:
@@ -218,35 +188,13 @@ def _inverse_sqrt_schedule(lr: Any, w: int, kw: dict[str, Any]) -> optax.Schedul
     if timescale is None:
         timescale = w or 10_000  # transformers' default
     timescale = _validate.positive(_FN, _key("timescale"), timescale)
-    return _engine.build(
-        warmup_segments(jnp.zeros_like(lr), lr, w)
-        + [
-            _engine.Segment(
-                switch=w,
-                origin=float(w),
-                length=math.inf,
-                start=lr,
-                end=lr,
-                shape=_engine.inverse_sqrt(timescale),
-            ),
-        ],
-        last_step=None,
-    )
+    return _after_warmup(lr, w, _engine.span(w, math.inf, lr, lr, _engine.inverse_sqrt(timescale)))
 
 
 def _cosine_min(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
     low = lr * _min_rate(lr, kw)
-    span = max(1, n - w)
-    shape = _engine.cosine_cycles(_cycles(kw, 0.5), span)  # not clamped past n, as HF
-    return _engine.build(
-        warmup_segments(jnp.zeros_like(lr), lr, w)
-        + [
-            _engine.Segment(
-                switch=w, origin=float(w), length=math.inf, start=lr, end=low, shape=shape
-            )
-        ],
-        last_step=None,
-    )
+    shape = _engine.cosine_cycles(_cycles(kw, 0.5), max(1, n - w))  # not clamped past n, as HF
+    return _after_warmup(lr, w, _engine.span(w, math.inf, lr, low, shape))
 
 
 def _cosine_warmup_min(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
@@ -315,12 +263,10 @@ def _wsd(lr: Any, w: int, n: int | None, kw: dict[str, Any]) -> optax.Schedule:
     options = {
         k: kw[k] for k in ("warmup_type", "decay_type", "min_lr_ratio", "num_cycles") if k in kw
     }
-    try:
-        return wsd_schedule(lr, w, stable, d, **options)
-    except (TypeError, ValueError) as err:  # name the keyword as the caller spelled it
-        raise type(err)(f"{_FN}: in `scheduler_specific_kwargs`: {err}") from None
+    return wsd_curve(lr, w, stable, d, check_wsd_options(_FN, _key, **options))
 
 
+@recorded("get_schedule")
 def get_schedule(
     name: str,
     base_lr: ArrayLike,
@@ -370,13 +316,13 @@ def get_schedule(
         return _wsd(lr, w, n, kw)
     total = 0 if n is None else n  # given (checked above) for every name below that uses it
     if name == "linear":
-        return linear_schedule_with_warmup(lr, w, total)
+        return linear_warmup_curve(lr, w, total)
     if name == "cosine":
-        return cosine_schedule_with_warmup(lr, w, total, _cycles(kw, 0.5))
+        return cosine_warmup_curve(lr, w, total, _cycles(kw, 0.5))
     if name == "constant":
-        return constant_schedule_with_warmup(lr, 0)
+        return constant_warmup_curve(lr, 0)
     if name == "constant_with_warmup":
-        return constant_schedule_with_warmup(lr, w)
+        return constant_warmup_curve(lr, w)
     if name == "cosine_with_restarts":
         return _restarts(lr, w, total, kw)
     if name == "polynomial":

@@ -2,14 +2,18 @@
 
 `resolve_cycle` validates the cycle keywords shared by every one-cycle entry point
 (`onecycle_schedule`, `onecycle_momentum_schedule`, ``onecycle_sgd``, ``onecycle_adamw``,
-``OneCycleLR``) once, into a frozen `CycleSettings`; `lr_curve` and `momentum_curve` turn
-settings into schedules through the curve engine (``_engine.build``). The conventions
-(braintools, PyTorch, fastai, optax) differ only in the knot table of `CycleSettings.knots`.
+``OneCycleLR``) once, into a frozen `CycleSettings`, and `resolve_momentum` their momentum
+keywords by one rule; `lr_curve` and `momentum_curve` turn settings into schedules through
+the curve engine (``_engine.build``), with the settings' ``horizon_changes`` applied
+(`_horizon`). The conventions (braintools, PyTorch, fastai, optax) differ in the knot table
+of `CycleSettings.knots`, in the warmup's shape (linear for braintools) and in the final
+learning rate's divisor (see `lr_curve`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import jax.numpy as jnp
@@ -18,19 +22,25 @@ import optax
 from jax.typing import ArrayLike
 
 from .. import _validate
-from .._validate import AnnealStrategy, Convention
+from .._validate import ANNEAL_STRATEGIES, AnnealStrategy, Convention
 from . import _engine
+from ._horizon import HorizonChanges, apply_horizon_changes, check_horizon_changes
+from ._spec import recorded
 
 __all__ = [
     "CycleSettings",
     "resolve_cycle",
     "lr_curve",
     "momentum_curve",
+    "MomentumSettings",
+    "resolve_momentum",
     "onecycle_schedule",
     "onecycle_momentum_schedule",
 ]
 
 OPTAX_PCT_FINAL = 0.85  # optax.linear_onecycle_schedule's default pct_final
+CYCLED_MAX_MOMENTUM = 0.95  # max_momentum=None when the momentum is cycled (PyTorch's default)
+FIXED_MOMENTUM = 0.9  # max_momentum=None when it is not: Adam's b1, the usual SGD momentum
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +58,8 @@ class CycleSettings:
         ``optax.linear_onecycle_schedule`` is three-phase.
       pct_final: end of the second phase when ``three_phase`` (else None).
       convention: whose curve is reproduced.
+      horizon_changes: validated ``(at_step, new_total_steps)`` pairs applied to both
+        curves, in order (`change_horizon`).
     """
 
     total_steps: int
@@ -58,6 +70,7 @@ class CycleSettings:
     three_phase: bool
     pct_final: float | None
     convention: Convention
+    horizon_changes: tuple[tuple[int, int], ...] = ()
 
     def knots(self) -> tuple[list[float], bool, int]:
         """Knots, membership rule at a knot, and last in-cycle step (the convention table)."""
@@ -73,21 +86,30 @@ class CycleSettings:
         return [0.0, *inner, float(t)], self.convention == "braintools", t
 
 
+# The cycle keywords every one-cycle entry point takes, with their defaults (the entry points'
+# signatures spell the same defaults; a test holds them equal).
+CYCLE_DEFAULTS: dict[str, Any] = {
+    "total_steps": None,
+    "epochs": None,
+    "steps_per_epoch": None,
+    "pct_start": 0.3,
+    "anneal_strategy": "cos",
+    "div_factor": 25.0,
+    "final_div_factor": 1e4,
+    "three_phase": False,
+    "pct_final": None,
+    "convention": "braintools",
+    "horizon_changes": (),
+}
+
+
 def resolve_cycle(
-    fn: str,
-    total_steps: int | None = None,
-    *,
-    epochs: int | None = None,
-    steps_per_epoch: int | None = None,
-    pct_start: float = 0.3,
-    anneal_strategy: AnnealStrategy = "cos",
-    div_factor: float = 25.0,
-    final_div_factor: float = 1e4,
-    three_phase: bool = False,
-    pct_final: float | None = None,
-    convention: Convention = "braintools",
+    fn: str, given: Mapping[str, Any] | None = None, /, **keywords: Any
 ) -> CycleSettings:
     """Validate the cycle keywords of entry point ``fn`` once, into `CycleSettings`.
+
+    The keywords come from ``given`` (an entry point's ``locals()``: only the cycle keywords
+    are read) and ``keywords``; a keyword given neither way takes its default.
 
     Raises:
       ValueError, TypeError: naming ``fn``, the argument, its value and what is allowed.
@@ -98,16 +120,22 @@ def resolve_cycle(
       >>> s.total_steps, s.three_phase, s.pct_final
       (10, True, 0.85)
     """
+    unknown = sorted(set(keywords) - set(CYCLE_DEFAULTS))
+    if unknown:
+        raise TypeError(f"resolve_cycle: unknown cycle keywords {unknown}")
+    given = {k: v for k, v in (given or {}).items() if k in CYCLE_DEFAULTS}
+    k = {**CYCLE_DEFAULTS, **given, **keywords}
+    convention, pct_start, pct_final = k["convention"], k["pct_start"], k["pct_final"]
     convention = _validate.choice(fn, "convention", convention, _validate.CONVENTIONS)
-    total = _validate.total_steps(fn, total_steps, epochs, steps_per_epoch)
+    total = _validate.total_steps(fn, k["total_steps"], k["epochs"], k["steps_per_epoch"])
     # PyTorch and fastai accept pct_start == 1 (no annealing); braintools and optax refuse it.
     pct_start = _validate.fraction(
         fn, "pct_start", pct_start, allow_one=convention in ("torch", "fastai")
     )
-    anneal = _validate.choice(fn, "anneal_strategy", anneal_strategy, _validate.ANNEAL_STRATEGIES)
-    three_phase = _validate.boolean(fn, "three_phase", three_phase)
-    div = _validate.positive(fn, "div_factor", div_factor)
-    final_div = _validate.positive(fn, "final_div_factor", final_div_factor)
+    anneal = _validate.choice(fn, "anneal_strategy", k["anneal_strategy"], ANNEAL_STRATEGIES)
+    three_phase = _validate.boolean(fn, "three_phase", k["three_phase"])
+    div = _validate.positive(fn, "div_factor", k["div_factor"])
+    final_div = _validate.positive(fn, "final_div_factor", k["final_div_factor"])
     optax_linear = convention == "optax" and anneal == "linear"
     three = three_phase or optax_linear
     if pct_final is not None and not three:
@@ -139,7 +167,51 @@ def resolve_cycle(
         three_phase=three,
         pct_final=pct_final if three else None,
         convention=convention,
+        horizon_changes=check_horizon_changes(fn, k["horizon_changes"], total),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class MomentumSettings:
+    """The validated momentum keywords of a one-cycle entry point.
+
+    Attributes:
+      cycle: whether the momentum is cycled (``high -> base -> high``).
+      base: the lowest momentum of the cycle (unused when not cycling).
+      high: the highest momentum of the cycle, or the fixed momentum when not cycling.
+    """
+
+    cycle: bool
+    base: float
+    high: float
+
+
+def resolve_momentum(
+    fn: str, cycle_momentum: Any, base_momentum: Any, max_momentum: Any
+) -> MomentumSettings:
+    """The one rule for the momentum keywords of every one-cycle entry point.
+
+    ``max_momentum=None`` is 0.95 when the momentum is cycled (PyTorch's ``max_momentum``) and
+    0.9 when it is not (``optax.adamw``'s ``b1``, the usual SGD momentum; PyTorch leaves the
+    optimizer's own momentum alone then); a value given is used as given. Both bounds must
+    lie in [0, 1); ``base_momentum <= max_momentum`` only matters, and is only checked, when
+    cycling.
+
+    Examples:
+      >>> [resolve_momentum("f", cycle, 0.85, None).high for cycle in (True, False)]
+      [0.95, 0.9]
+      >>> resolve_momentum("f", False, 0.85, 0.8).high  # a fixed momentum below base_momentum
+      0.8
+    """
+    cycle = _validate.boolean(fn, "cycle_momentum", cycle_momentum)
+    base = _validate.momentum(fn, "base_momentum", base_momentum)
+    if max_momentum is None:
+        high = CYCLED_MAX_MOMENTUM if cycle else FIXED_MOMENTUM
+    else:
+        high = _validate.momentum(fn, "max_momentum", max_momentum)
+    if cycle:
+        _validate.ordered(fn, "base_momentum", base, "max_momentum", high)
+    return MomentumSettings(cycle=cycle, base=base, high=high)
 
 
 def _cycle(settings: CycleSettings, values: list[Any]) -> optax.Schedule:
@@ -148,7 +220,8 @@ def _cycle(settings: CycleSettings, values: list[Any]) -> optax.Schedule:
     anneal = _engine.cos if settings.anneal_strategy == "cos" else _engine.linear
     warmup = _engine.linear if settings.convention == "braintools" else anneal
     shapes = [warmup] + [anneal] * (len(knots) - 2)
-    return _engine.build(_engine.segments_from_knots(knots, values, shapes, left_closed), last)
+    curve = _engine.build(_engine.segments_from_knots(knots, values, shapes, left_closed), last)
+    return apply_horizon_changes(curve, settings.total_steps, settings.horizon_changes)
 
 
 def lr_curve(
@@ -190,7 +263,7 @@ def lr_curve(
 def momentum_curve(settings: CycleSettings, base: float, high: float) -> optax.Schedule:
     """The momentum curve of ``settings``: ``high -> base -> high``, held after.
 
-    ``base`` and ``high`` come from ``_validate.momentum_range``. With three phases the
+    ``base`` and ``high`` come from `resolve_momentum`. With three phases the
     momentum is back at ``high`` where the learning rate is back at its initial value and
     stays there through the final phase (PyTorch's ``three_phase``; the same for the
     three-phase optax curve).
@@ -200,6 +273,7 @@ def momentum_curve(settings: CycleSettings, base: float, high: float) -> optax.S
     return _cycle(settings, [hi, lo, hi] + ([hi] if settings.three_phase else []))
 
 
+@recorded("onecycle_schedule")
 def onecycle_schedule(
     max_lr: ArrayLike,
     total_steps: int | None = None,
@@ -213,6 +287,7 @@ def onecycle_schedule(
     three_phase: bool = False,
     pct_final: float | None = None,
     convention: Convention = "braintools",
+    horizon_changes: HorizonChanges = (),
 ) -> optax.Schedule:
     r"""One-cycle learning rate: warm up from ``max_lr / div_factor`` to ``max_lr``, then anneal.
 
@@ -245,6 +320,9 @@ def onecycle_schedule(
       three_phase: use the three-phase schedule.
       pct_final: end of the second phase of a three-phase cycle (optax's ``pct_final``).
       convention: ``"braintools"``, ``"torch"``, ``"fastai"`` or ``"optax"``.
+      horizon_changes: ``(at_step, new_total_steps)`` pairs applied in order, the first to
+        the cycle's total, each later one to the previous ``new_total_steps``
+        (`change_horizon`).
 
     Returns:
       An ``optax.Schedule`` mapping a step count to a learning rate.
@@ -262,27 +340,23 @@ def onecycle_schedule(
       Smith & Topin, *Super-Convergence* (2017), https://arxiv.org/abs/1708.07120
     """
     fn = "onecycle_schedule"
-    settings = resolve_cycle(
-        fn, total_steps, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start,
-        anneal_strategy=anneal_strategy, div_factor=div_factor,
-        final_div_factor=final_div_factor, three_phase=three_phase, pct_final=pct_final,
-        convention=convention,
-    )  # fmt: skip
-    return lr_curve(settings, max_lr, fn=fn)
+    return lr_curve(resolve_cycle(fn, locals()), max_lr, fn=fn)
 
 
+@recorded("onecycle_momentum_schedule")
 def onecycle_momentum_schedule(
     total_steps: int | None = None,
     *,
     epochs: int | None = None,
     steps_per_epoch: int | None = None,
     base_momentum: float = 0.85,
-    max_momentum: float = 0.95,
+    max_momentum: float | None = None,
     pct_start: float = 0.3,
     anneal_strategy: AnnealStrategy = "cos",
     three_phase: bool = False,
     pct_final: float | None = None,
     convention: Convention = "braintools",
+    horizon_changes: HorizonChanges = (),
 ) -> optax.Schedule:
     """Momentum for a one-cycle run: moves opposite to `onecycle_schedule`.
 
@@ -291,19 +365,14 @@ def onecycle_momentum_schedule(
     three phases, it stays at ``max_momentum`` in the final phase, as PyTorch does; so
     for ``convention="optax"`` with a linear anneal). The phase boundaries and shapes are
     those of the learning-rate schedule of the same ``convention`` (PyTorch's
-    ``cycle_momentum``, fastai's ``moms=(max, base, max)``).
+    ``cycle_momentum``, fastai's ``moms=(max, base, max)``). The cycle keywords
+    (``total_steps``, ``epochs``, ``steps_per_epoch``, ``pct_start``, ``anneal_strategy``,
+    ``three_phase``, ``pct_final``, ``convention``, ``horizon_changes``) are those of
+    `onecycle_schedule`, with the same defaults and checks.
 
     Args:
-      total_steps: number of steps T in the cycle, or give ``epochs`` and ``steps_per_epoch``.
-      epochs: number of epochs, with ``steps_per_epoch``.
-      steps_per_epoch: number of steps per epoch, with ``epochs``.
       base_momentum: lowest momentum, reached at the learning rate's peak.
-      max_momentum: highest momentum, at the start and the end.
-      pct_start: fraction of the cycle spent increasing the learning rate.
-      anneal_strategy: ``"cos"`` or ``"linear"``.
-      three_phase: use the three-phase schedule.
-      pct_final: end of the second phase of a three-phase cycle.
-      convention: ``"braintools"``, ``"torch"``, ``"fastai"`` or ``"optax"``.
+      max_momentum: highest momentum, at the start and the end (None: 0.95).
 
     Returns:
       An ``optax.Schedule`` mapping a step count to a momentum coefficient.
@@ -317,12 +386,6 @@ def onecycle_momentum_schedule(
       [0.95, 0.85, 0.95, 0.95]
     """
     fn = "onecycle_momentum_schedule"
-    settings = resolve_cycle(
-        fn, total_steps, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start,
-        anneal_strategy=anneal_strategy, three_phase=three_phase, pct_final=pct_final,
-        convention=convention,
-    )  # fmt: skip
-    low, high = _validate.momentum_range(
-        fn, "base_momentum", base_momentum, "max_momentum", max_momentum
-    )
-    return momentum_curve(settings, low, high)
+    settings = resolve_cycle(fn, locals())
+    momentum = resolve_momentum(fn, True, base_momentum, max_momentum)
+    return momentum_curve(settings, momentum.base, momentum.high)

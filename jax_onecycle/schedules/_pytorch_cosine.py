@@ -1,7 +1,9 @@
 """PyTorch's cosine schedulers as pure schedules: CosineAnnealingLR, CosineAnnealingWarmRestarts.
 
 Segments of the curve engine (`_engine`) with its ``cos`` shape; per epoch, or at the
-fractional epoch ``b / steps_per_epoch`` for warm restarts (PyTorch's per-batch form).
+fractional epoch ``b / steps_per_epoch`` for warm restarts (PyTorch's per-batch form). The
+public functions check their arguments and build with `cosine_annealing_curve` /
+`warm_restarts_curve`, which the facades of ``stateful._epoch`` call with values they checked.
 Reference: ``torch/optim/lr_scheduler.py`` (torch 2.13).
 """
 
@@ -16,10 +18,13 @@ from jax.typing import ArrayLike
 from .. import _validate
 from . import _engine as engine
 from ._engine import Segment, build, cos
+from ._spec import recorded
 
-__all__ = ["cosine_annealing_schedule", "cosine_warm_restarts_schedule"]
+__all__ = ["cosine_annealing_schedule", "cosine_warm_restarts_schedule"]  # public; the
+# plain-named builders (`cosine_annealing_curve`, `warm_restarts_curve`) serve the facades
 
 
+@recorded("cosine_annealing_schedule")
 def cosine_annealing_schedule(
     base_lr: ArrayLike, t_max: int, eta_min: ArrayLike = 0.0, *, steps_per_epoch: int = 1
 ) -> optax.Schedule:
@@ -49,21 +54,22 @@ def cosine_annealing_schedule(
       [1.0, 0.5, 0.0, 0.5, 1.0, 0.5]
     """
     fn = "cosine_annealing_schedule"
-    lr = _validate.rate(fn, "base_lr", base_lr)
+    lr = _validate.learning_rate(fn, "base_lr", base_lr)
     t = _validate.step_count(fn, "t_max", t_max)
-    low = _validate.rate(fn, "eta_min", eta_min)
+    low = _validate.learning_rate(fn, "eta_min", eta_min)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
     return cosine_annealing_curve(lr, t, low, steps_per_epoch=spe, hold=False)
 
 
 def cosine_annealing_curve(
-    base_lr: jax.Array, t_max: int, eta_min: jax.Array, *, steps_per_epoch: int = 1, hold: bool
+    base_lr: Any, t_max: int, eta_min: Any, *, steps_per_epoch: int = 1, hold: bool
 ) -> optax.Schedule:
-    """The half cosine from ``base_lr`` to ``eta_min`` over ``t_max`` epochs (validated values).
+    """The half cosine from ``base_lr`` to ``eta_min`` over ``t_max`` epochs (checked values).
 
     Past ``t_max`` it either holds ``eta_min`` (``hold=True``: braintools'
     ``CosineAnnealingLR``) or goes on periodically as PyTorch's does (``hold=False``).
     """
+    base_lr, eta_min = engine.rate_array(base_lr), engine.rate_array(eta_min)
     half = build(
         [Segment(switch=0, origin=0.0, length=float(t_max), start=base_lr, end=eta_min, shape=cos)],
         last_step=t_max,
@@ -85,20 +91,12 @@ def _restart_segments(lr: Any, low: Any, first: int, t_mult: int) -> list[Segmen
     """One half cosine per cycle that starts in the int32 range (exact integer starts)."""
     segments, start, length = [], 0, first
     while start <= _validate.INT32_MAX:
-        segments.append(
-            Segment(
-                switch=start,
-                origin=float(start),
-                length=float(length),
-                start=lr,
-                end=low,
-                shape=cos,
-            )
-        )
+        segments.append(engine.span(start, float(length), lr, low, cos))
         start, length = start + length, length * t_mult
     return segments
 
 
+@recorded("cosine_warm_restarts_schedule")
 def cosine_warm_restarts_schedule(
     base_lr: ArrayLike,
     t_0: int,
@@ -137,12 +135,20 @@ def cosine_warm_restarts_schedule(
       Loshchilov & Hutter, *SGDR* (2016), https://arxiv.org/abs/1608.03983
     """
     fn = "cosine_warm_restarts_schedule"
-    lr = _validate.rate(fn, "base_lr", base_lr)
+    lr = _validate.learning_rate(fn, "base_lr", base_lr)
     t0 = _validate.step_count(fn, "t_0", t_0)
     mult = _validate.step_count(fn, "t_mult", t_mult)
-    low = _validate.rate(fn, "eta_min", eta_min)
+    low = _validate.learning_rate(fn, "eta_min", eta_min)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    first = t0 * spe  # steps in the first cycle
+    return warm_restarts_curve(lr, t0, mult, low, spe)
+
+
+def warm_restarts_curve(
+    lr: Any, t0: int, mult: int, low: Any, steps_per_epoch: int
+) -> optax.Schedule:
+    """`cosine_warm_restarts_schedule` from checked values."""
+    lr, low = engine.rate_array(lr), engine.rate_array(low)
+    first = t0 * steps_per_epoch  # steps in the first cycle
     if mult > 1:
         return build(_restart_segments(lr, low, first, mult), last_step=None)
     cycle = build(

@@ -1,12 +1,15 @@
 """PyTorch's CyclicLR as pure schedules: `cyclic_schedule`, `cyclic_momentum_schedule`.
 
 One period is built once from curve-engine segments (`_engine`) and folded onto, exactly,
-with integer arithmetic; per batch, momentum opposite to the learning rate.
+with integer arithmetic; per batch, momentum opposite to the learning rate. The cycle is
+checked once (`check_shape`) and built by `cyclic_curve`, which the ``CyclicLR`` facade calls
+too.
 Reference: ``torch/optim/lr_scheduler.py`` (torch 2.13).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, Literal, get_args
 
@@ -17,6 +20,7 @@ from jax.typing import ArrayLike
 
 from .. import _validate
 from . import _engine as engine
+from ._spec import recorded
 
 __all__ = ["cyclic_schedule", "cyclic_momentum_schedule"]
 
@@ -29,24 +33,37 @@ CYCLIC_MODES: tuple[str, ...] = get_args(CyclicMode)
 SCALE_MODES: tuple[str, ...] = get_args(ScaleMode)
 
 
-def _cyclic(
+@dataclasses.dataclass(frozen=True)
+class CyclicShape:
+    """The checked cycle of a CyclicLR, shared by its learning rate and momentum.
+
+    Attributes:
+      up: batches of the rising half (>= 1).
+      down: batches of the falling half (>= 0).
+      mode: the amplitude scaling, when ``scale_fn`` is None.
+      gamma: ``exp_range``'s decay per batch.
+      scale_fn: custom amplitude scaling, or None.
+      scale_mode: what ``scale_fn`` is given (``"cycle"`` or ``"iterations"``).
+    """
+
+    up: int
+    down: int
+    mode: str
+    gamma: float
+    scale_fn: Callable[[jax.Array], Any] | None
+    scale_mode: str
+
+
+def check_shape(
     fn: str,
-    start: Any,
-    peak: Any,
     step_size_up: Any,
     step_size_down: Any,
     mode: Any,
     gamma: Any,
-    scale_fn: Callable[[jax.Array], Any] | None,
+    scale_fn: Any,
     scale_mode: Any,
-) -> optax.Schedule:
-    """``start + (peak - start) * triangle(k) * scale``: PyTorch's CyclicLR for one value.
-
-    ``triangle`` rises from 0 to 1 over ``step_size_up`` batches and falls back over
-    ``step_size_down`` (one period, built once by the engine and evaluated at ``k mod
-    period``); ``scale`` is 1, ``2 ** -(cycle - 1)`` (``triangular2``, ``cycle = k // period +
-    1``), ``gamma ** k`` (``exp_range``), or ``scale_fn`` of the cycle or of ``k``.
-    """
+) -> CyclicShape:
+    """CyclicLR's cycle arguments, checked once (the schedules and the ``CyclicLR`` facade)."""
     up = _validate.step_count(fn, "step_size_up", step_size_up)
     down = (
         up
@@ -62,6 +79,21 @@ def _cyclic(
         if not callable(scale_fn):
             _validate.fail(fn, "scale_fn", "a callable or None", scale_fn, TypeError)
         scale_mode = _validate.choice(fn, "scale_mode", scale_mode, SCALE_MODES)
+    return CyclicShape(up, down, mode, gamma, scale_fn, scale_mode)
+
+
+def cyclic_curve(start: Any, peak: Any, shape: CyclicShape) -> optax.Schedule:
+    """``start + (peak - start) * triangle(k) * scale``: PyTorch's CyclicLR for one value.
+
+    ``triangle`` rises from 0 to 1 over ``up`` batches and falls back over ``down`` (one
+    period, built once by the engine and evaluated at ``k mod period``); ``scale`` is 1,
+    ``2 ** -(cycle - 1)`` (``triangular2``, ``cycle = k // period + 1``), ``gamma ** k``
+    (``exp_range``), or ``scale_fn`` of the cycle or of ``k``. ``start`` and ``peak`` are
+    checked values (learning rates, or momenta).
+    """
+    up, down, mode, gamma = shape.up, shape.down, shape.mode, shape.gamma
+    scale_fn, scale_mode = shape.scale_fn, shape.scale_mode
+    start, peak = engine.rate_array(start), engine.rate_array(peak)
     period = up + down
     knots = [0.0, float(up), float(period)]
     triangle = engine.build(
@@ -85,6 +117,7 @@ def _cyclic(
     return schedule
 
 
+@recorded("cyclic_schedule")
 def cyclic_schedule(
     base_lr: ArrayLike,
     max_lr: ArrayLike,
@@ -130,11 +163,13 @@ def cyclic_schedule(
       https://arxiv.org/abs/1506.01186
     """
     fn = "cyclic_schedule"
-    low = _validate.rate(fn, "base_lr", base_lr)
-    high = _validate.rate(fn, "max_lr", max_lr)
-    return _cyclic(fn, low, high, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
+    low = _validate.learning_rate(fn, "base_lr", base_lr)
+    high = _validate.learning_rate(fn, "max_lr", max_lr)
+    shape = check_shape(fn, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
+    return cyclic_curve(low, high, shape)
 
 
+@recorded("cyclic_momentum_schedule")
 def cyclic_momentum_schedule(
     base_momentum: float = 0.8,
     max_momentum: float = 0.9,
@@ -176,15 +211,5 @@ def cyclic_momentum_schedule(
     low, high = _validate.momentum_range(
         fn, "base_momentum", base_momentum, "max_momentum", max_momentum
     )
-    dtype = jnp.result_type(float)
-    return _cyclic(
-        fn,
-        jnp.asarray(high, dtype),
-        jnp.asarray(low, dtype),
-        step_size_up,
-        step_size_down,
-        mode,
-        gamma,
-        scale_fn,
-        scale_mode,
-    )
+    shape = check_shape(fn, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
+    return cyclic_curve(high, low, shape)

@@ -3,7 +3,9 @@ LinearLR, ConstantLR.
 
 Each is segments of the curve engine (`_engine`) evaluated at the epoch ``count //
 steps_per_epoch``. Reference: ``torch/optim/lr_scheduler.py`` (torch 2.13); values are
-PyTorch's closed forms, which its recursive ``get_lr`` reproduces to rounding.
+PyTorch's closed forms, which its recursive ``get_lr`` reproduces to rounding. Each public
+function checks its arguments (the ``check_*`` functions, shared with the facades of
+``stateful._epoch``) and builds with a ``*_curve`` function that takes checked values.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
 from .. import _validate
 from . import _engine as engine
-from ._engine import Segment, build, constant
+from ._engine import build
+from ._spec import recorded
 
 __all__ = [
     "step_schedule",
@@ -33,26 +35,16 @@ __all__ = [
 
 
 def decay_curve(lr: Any, step_size: int, gamma: float, steps_per_epoch: int) -> optax.Schedule:
-    """``lr * gamma ** (epoch // step_size)`` from validated values (StepLR, ExponentialLR).
+    """``lr * gamma ** (epoch // step_size)`` from checked values (StepLR, ExponentialLR).
 
     One open-ended engine segment over the number of decays so far.
     """
-    decays = build(
-        [
-            Segment(
-                switch=0,
-                origin=0.0,
-                length=math.inf,
-                start=lr,
-                end=lr,
-                shape=engine.exponential(gamma),
-            )
-        ],
-        None,
-    )
+    lr = engine.rate_array(lr)
+    decays = build([engine.span(0, math.inf, lr, lr, engine.exponential(gamma))], None)
     return lambda count: decays(engine.epoch_of(count, steps_per_epoch) // step_size)
 
 
+@recorded("step_schedule")
 def step_schedule(
     base_lr: ArrayLike, step_size: int, gamma: float = 0.1, *, steps_per_epoch: int = 1
 ) -> optax.Schedule:
@@ -78,13 +70,21 @@ def step_schedule(
       [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
     """
     fn = "step_schedule"
-    lr = _validate.rate(fn, "base_lr", base_lr)
+    lr = _validate.learning_rate(fn, "base_lr", base_lr)
     size = _validate.step_count(fn, "step_size", step_size)
-    gamma = _validate.fraction(fn, "gamma", gamma, allow_one=True)
-    spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    return decay_curve(lr, size, gamma, spe)
+    return decay_curve(lr, size, check_gamma(fn, gamma), _steps_per_epoch(fn, steps_per_epoch))
 
 
+def check_gamma(fn: str, gamma: Any) -> float:
+    """A decay factor in (0, 1] (StepLR, MultiStepLR, ExponentialLR)."""
+    return _validate.fraction(fn, "gamma", gamma, allow_one=True)
+
+
+def _steps_per_epoch(fn: str, value: Any) -> int:
+    return _validate.step_count(fn, "steps_per_epoch", value)
+
+
+@recorded("multistep_schedule")
 def multistep_schedule(
     base_lr: ArrayLike, milestones: Sequence[int], gamma: float = 0.1, *, steps_per_epoch: int = 1
 ) -> optax.Schedule:
@@ -112,47 +112,27 @@ def multistep_schedule(
       [1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.125, 0.125]
     """
     fn = "multistep_schedule"
-    lr = _validate.rate(fn, "base_lr", base_lr)
+    lr = _validate.learning_rate(fn, "base_lr", base_lr)
     marks = _validate.milestones(fn, "milestones", milestones)
-    gamma = _validate.fraction(fn, "gamma", gamma, allow_one=True)
-    spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
+    gamma = check_gamma(fn, gamma)
+    return multistep_curve(lr, marks, gamma, _steps_per_epoch(fn, steps_per_epoch))
+
+
+def multistep_curve(
+    lr: Any, marks: Sequence[int], gamma: float, steps_per_epoch: int
+) -> optax.Schedule:
+    """`multistep_schedule` from checked values."""
+    lr = engine.rate_array(lr)
     segments, decays = [], 0
     for mark, repeats in sorted(collections.Counter(marks).items()):
         if mark > 0 and not segments:
-            segments.append(
-                Segment(switch=0, origin=0.0, length=math.inf, start=lr, end=lr, shape=constant)
-            )
+            segments.append(engine.hold(0, lr))
         decays += repeats
-        value = lr * gamma**decays
-        segments.append(
-            Segment(
-                switch=mark,
-                origin=float(mark),
-                length=math.inf,
-                start=value,
-                end=value,
-                shape=constant,
-            )
-        )
-    if not segments:
-        segments.append(
-            Segment(switch=0, origin=0.0, length=math.inf, start=lr, end=lr, shape=constant)
-        )
-    curve = build(segments, last_step=None)
-
-    def schedule(count: ArrayLike) -> jax.Array:
-        return curve(engine.epoch_of(count, spe))
-
-    return schedule
+        segments.append(engine.hold(mark, lr * gamma**decays))
+    return engine.per_epoch(build(segments or [engine.hold(0, lr)], None), steps_per_epoch)
 
 
-def _exponential(fn: str, base_lr: Any, gamma: Any, steps_per_epoch: Any) -> optax.Schedule:
-    lr = _validate.rate(fn, "base_lr", base_lr)
-    gamma = _validate.fraction(fn, "gamma", gamma, allow_one=True)
-    spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    return decay_curve(lr, 1, gamma, spe)
-
-
+@recorded("exponential_schedule")
 def exponential_schedule(
     base_lr: ArrayLike, gamma: float, *, steps_per_epoch: int = 1
 ) -> optax.Schedule:
@@ -176,16 +156,22 @@ def exponential_schedule(
       >>> [float(sched(b)) for b in range(6)]
       [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
     """
-    return _exponential("exponential_schedule", base_lr, gamma, steps_per_epoch)
+    fn = "exponential_schedule"
+    lr = _validate.learning_rate(fn, "base_lr", base_lr)
+    return decay_curve(lr, 1, check_gamma(fn, gamma), _steps_per_epoch(fn, steps_per_epoch))
 
 
-def _polynomial(
-    fn: str, base_lr: Any, total_iters: Any, power_: Any, steps_per_epoch: Any
-) -> optax.Schedule:
-    lr = _validate.rate(fn, "base_lr", base_lr)
-    total = _validate.step_count(fn, "total_iters", total_iters)
-    p = _validate.non_negative(fn, "power", power_)
-    spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
+def check_polynomial(fn: str, total_iters: Any, power: Any) -> tuple[int, float]:
+    """PolynomialLR's ``total_iters`` (>= 1) and ``power`` (>= 0)."""
+    return (
+        _validate.step_count(fn, "total_iters", total_iters),
+        _validate.non_negative(fn, "power", power),
+    )
+
+
+def polynomial_curve(lr: Any, total: int, p: float, steps_per_epoch: int) -> optax.Schedule:
+    """`polynomial_schedule` from checked values."""
+    lr = engine.rate_array(lr)
     seg = engine.Segment(
         switch=0,
         origin=0.0,
@@ -194,9 +180,10 @@ def _polynomial(
         end=jnp.zeros_like(lr),
         shape=engine.power(p),
     )
-    return engine.per_epoch(engine.build([seg], last_step=total), spe)
+    return engine.per_epoch(engine.build([seg], last_step=total), steps_per_epoch)
 
 
+@recorded("polynomial_schedule")
 def polynomial_schedule(
     base_lr: ArrayLike, total_iters: int = 5, power: float = 1.0, *, steps_per_epoch: int = 1
 ) -> optax.Schedule:
@@ -222,22 +209,28 @@ def polynomial_schedule(
       >>> [float(sched(e)) for e in range(6)]
       [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]
     """
-    return _polynomial("polynomial_schedule", base_lr, total_iters, power, steps_per_epoch)
+    fn = "polynomial_schedule"
+    lr = _validate.learning_rate(fn, "base_lr", base_lr)
+    total, p = check_polynomial(fn, total_iters, power)
+    return polynomial_curve(lr, total, p, _steps_per_epoch(fn, steps_per_epoch))
 
 
-def _linear(
-    fn: str,
-    base_lr: Any,
-    start_factor: Any,
-    end_factor: Any,
-    total_iters: Any,
-    steps_per_epoch: Any,
+def check_linear(
+    fn: str, start_factor: Any, end_factor: Any, total_iters: Any
+) -> tuple[float, float, int]:
+    """LinearLR's factors, in (0, 1] and [0, 1], and ``total_iters`` (>= 1)."""
+    return (
+        _validate.fraction(fn, "start_factor", start_factor, allow_one=True),
+        _validate.fraction(fn, "end_factor", end_factor, allow_zero=True, allow_one=True),
+        _validate.step_count(fn, "total_iters", total_iters),
+    )
+
+
+def linear_factor_curve(
+    lr: Any, start: float, end: float, total: int, steps_per_epoch: int
 ) -> optax.Schedule:
-    lr = _validate.rate(fn, "base_lr", base_lr)
-    start = _validate.fraction(fn, "start_factor", start_factor, allow_one=True)
-    end = _validate.fraction(fn, "end_factor", end_factor, allow_zero=True, allow_one=True)
-    total = _validate.step_count(fn, "total_iters", total_iters)
-    spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
+    """`linear_lr_schedule` from checked values."""
+    lr = engine.rate_array(lr)
     seg = engine.Segment(
         switch=0,
         origin=0.0,
@@ -246,9 +239,10 @@ def _linear(
         end=lr * end,
         shape=engine.linear,
     )
-    return engine.per_epoch(engine.build([seg], last_step=total), spe)
+    return engine.per_epoch(engine.build([seg], last_step=total), steps_per_epoch)
 
 
+@recorded("linear_lr_schedule")
 def linear_lr_schedule(
     base_lr: ArrayLike,
     start_factor: float = 1.0 / 3,
@@ -280,39 +274,30 @@ def linear_lr_schedule(
       >>> [float(sched(e)) for e in range(5)]
       [0.25, 0.5, 0.75, 1.0, 1.0]
     """
-    return _linear(
-        "linear_lr_schedule", base_lr, start_factor, end_factor, total_iters, steps_per_epoch
+    fn = "linear_lr_schedule"
+    lr = _validate.learning_rate(fn, "base_lr", base_lr)
+    start, end, total = check_linear(fn, start_factor, end_factor, total_iters)
+    return linear_factor_curve(lr, start, end, total, _steps_per_epoch(fn, steps_per_epoch))
+
+
+def check_constant(fn: str, factor: Any, total_iters: Any) -> tuple[float, int]:
+    """ConstantLR's ``factor`` in [0, 1] and ``total_iters`` (>= 1)."""
+    return (
+        _validate.fraction(fn, "factor", factor, allow_zero=True, allow_one=True),
+        _validate.step_count(fn, "total_iters", total_iters),
     )
 
 
-def _constant(
-    fn: str, base_lr: Any, factor: Any, total_iters: Any, steps_per_epoch: Any
+def constant_factor_curve(
+    lr: Any, factor: float, total: int, steps_per_epoch: int
 ) -> optax.Schedule:
-    lr = _validate.rate(fn, "base_lr", base_lr)
-    factor = _validate.fraction(fn, "factor", factor, allow_zero=True, allow_one=True)
-    total = _validate.step_count(fn, "total_iters", total_iters)
-    spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
-    segments = [
-        engine.Segment(
-            switch=0,
-            origin=0.0,
-            length=float(total),
-            start=lr * factor,
-            end=lr * factor,
-            shape=engine.constant,
-        ),
-        engine.Segment(
-            switch=total,
-            origin=float(total),
-            length=math.inf,
-            start=lr,
-            end=lr,
-            shape=engine.constant,
-        ),
-    ]
-    return engine.per_epoch(engine.build(segments, last_step=None), spe)
+    """`constant_lr_schedule` from checked values."""
+    lr = engine.rate_array(lr)
+    segments = [engine.span(0, float(total), lr * factor, lr * factor, engine.constant)]
+    return engine.per_epoch(build([*segments, engine.hold(total, lr)], None), steps_per_epoch)
 
 
+@recorded("constant_lr_schedule")
 def constant_lr_schedule(
     base_lr: ArrayLike, factor: float = 1.0 / 3, total_iters: int = 5, *, steps_per_epoch: int = 1
 ) -> optax.Schedule:
@@ -337,4 +322,7 @@ def constant_lr_schedule(
       >>> [float(sched(e)) for e in range(4)]
       [0.5, 0.5, 1.0, 1.0]
     """
-    return _constant("constant_lr_schedule", base_lr, factor, total_iters, steps_per_epoch)
+    fn = "constant_lr_schedule"
+    lr = _validate.learning_rate(fn, "base_lr", base_lr)
+    factor, total = check_constant(fn, factor, total_iters)
+    return constant_factor_curve(lr, factor, total, _steps_per_epoch(fn, steps_per_epoch))

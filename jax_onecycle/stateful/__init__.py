@@ -6,10 +6,19 @@ subpackage the first time one of its names is used.
 
 - `_scheduler`: `LRScheduler` and the facade machinery every scheduler below stands on;
 - `_onecycle`: `OneCycleLR`; `_epoch`: StepLR to ConstantLR; `_cyclic`: `CyclicLR`;
-- `_plateau`: `ReduceLROnPlateau`;
-- `_optimizer`: `SGD`, holding ``brainstate.ParamState`` weights, one compiled update.
+- `_plateau`: `ReduceLROnPlateau`; `_compose`: `SequentialLR`, `LambdaLR`, `MultiplicativeLR`;
+- `_optimizer`: `Optimizer`, any `scheduled` optax optimizer on ``brainstate.ParamState``
+  weights, one compiled update; `_groups`: its weights and parameter groups;
+- `_named`: `SGD`, `Adam`, `AdamW` (braintools' names and defaults) on it;
+- `_state_io`: what all of them save and restore, and the one checker of it.
 """
 
+from ..optim import ScheduledState as SGDState  # noqa: F401 - the state of every optimizer
+from ._compose import (
+    LambdaLR as LambdaLR,
+    MultiplicativeLR as MultiplicativeLR,
+    SequentialLR as SequentialLR,
+)
 from ._cyclic import CyclicLR as CyclicLR
 from ._epoch import (
     ConstantLR as ConstantLR,
@@ -21,7 +30,8 @@ from ._epoch import (
     PolynomialLR as PolynomialLR,
     StepLR as StepLR,
 )
+from ._named import SGD as SGD, Adam as Adam, AdamW as AdamW
 from ._onecycle import OneCycleLR as OneCycleLR
-from ._optimizer import SGD as SGD, SGDState as SGDState
+from ._optimizer import Optimizer as Optimizer
 from ._plateau import ReduceLROnPlateau as ReduceLROnPlateau
-from ._scheduler import LRScheduler as LRScheduler
+from ._scheduler import LRScheduler as LRScheduler, StepCount as StepCount

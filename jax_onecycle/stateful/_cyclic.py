@@ -68,22 +68,24 @@ class CyclicLR(ScheduleFacade):
         max_momentum: float = 0.9,
     ):
         fn = "CyclicLR"
-        lows = per_group(fn, "base_lr", base_lr, lambda b: _validate.rate(fn, "base_lr", b))
-        highs = per_group(fn, "max_lr", max_lr, lambda m: _validate.rate(fn, "max_lr", m))
+        lows = per_group(fn, "base_lr", base_lr, lambda b: b)  # per_group checks each
+        highs = per_group(fn, "max_lr", max_lr, lambda m: m)
         if len(highs) == 1:
             highs = highs * len(lows)
         if len(highs) != len(lows):
             raise ValueError(
                 f"{fn}: `max_lr` must be a float or one per group ({len(lows)}), got {max_lr!r}."
             )
-        shape = (step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
-        schedules = [_pytorch_cyclic._cyclic(fn, lo, hi, *shape) for lo, hi in zip(lows, highs)]
+        shape = _pytorch_cyclic.check_shape(
+            fn, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode
+        )
+        schedules = [_pytorch_cyclic.cyclic_curve(lo, hi, shape) for lo, hi in zip(lows, highs)]
         momentum = None
         if _validate.boolean(fn, "cycle_momentum", cycle_momentum):
             low, high = _validate.momentum_range(
                 fn, "base_momentum", base_momentum, "max_momentum", max_momentum
             )
-            momentum = _pytorch_cyclic._cyclic(fn, high, low, *shape)
+            momentum = _pytorch_cyclic.cyclic_curve(high, low, shape)
         super().__init__(schedules, last_epoch, momentum)
         self.max_lrs = list(as_list(fn, "max_lr", max_lr))
         self.step_size_up, self.step_size_down = step_size_up, step_size_down

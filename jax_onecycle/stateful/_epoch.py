@@ -14,10 +14,9 @@ import jax.numpy as jnp
 import optax
 
 from .. import _validate
-from ..schedules import _pytorch_epoch
-from ..schedules._pytorch_cosine import cosine_annealing_curve, cosine_warm_restarts_schedule
-from ..schedules._pytorch_epoch import multistep_schedule, step_schedule
-from ._scheduler import ScheduleFacade, per_group
+from ..schedules import _pytorch_epoch as epoch
+from ..schedules._pytorch_cosine import cosine_annealing_curve, warm_restarts_curve
+from ._scheduler import ScheduleFacade, StepCount, concrete, per_group
 
 __all__ = [
     "StepLR",
@@ -53,9 +52,10 @@ class StepLR(ScheduleFacade):
     ):
         fn = "StepLR"  # checked here, so errors name the facade and its own spelling
         size = _validate.step_count(fn, "step_size", step_size)
-        factor = _validate.fraction(fn, "gamma", gamma, allow_one=True)
+        factor = epoch.check_gamma(fn, gamma)
         super().__init__(
-            per_group(fn, "base_lr", base_lr, lambda b: step_schedule(b, size, factor)), last_epoch
+            per_group(fn, "base_lr", base_lr, lambda b: epoch.decay_curve(b, size, factor, 1)),
+            last_epoch,
         )
         self.step_size, self.gamma = step_size, gamma
 
@@ -86,9 +86,9 @@ class MultiStepLR(ScheduleFacade):
     ):
         fn = "MultiStepLR"
         marks = _validate.milestones(fn, "milestones", milestones)
-        factor = _validate.fraction(fn, "gamma", gamma, allow_one=True)
+        factor = epoch.check_gamma(fn, gamma)
         super().__init__(
-            per_group(fn, "base_lr", base_lr, lambda b: multistep_schedule(b, marks, factor)),
+            per_group(fn, "base_lr", base_lr, lambda b: epoch.multistep_curve(b, marks, factor, 1)),
             last_epoch,
         )
         self.milestones, self.gamma = list(milestones), gamma
@@ -138,10 +138,15 @@ class CosineAnnealingWarmRestarts(ScheduleFacade):
       eta_min: lowest learning rate.
       last_epoch: starting epoch (to resume).
 
+    ``T_cur`` (epochs since the last restart) and ``T_i`` (the current cycle's length) are
+    read as braintools reads them (``T_cur.value``), derived from ``last_epoch``.
+
     Examples:
-      >>> sched = CosineAnnealingWarmRestarts(base_lr=1.0, T_0=2)
+      >>> sched = CosineAnnealingWarmRestarts(base_lr=1.0, T_0=2, T_mult=2)
       >>> [round(sched(e).item(), 3) for e in range(4)]
-      [1.0, 0.5, 1.0, 0.5]
+      [1.0, 0.5, 1.0, 0.854]
+      >>> sched.step(3); sched.T_cur.value, sched.T_i.value
+      (1, 4)
     """
 
     __module__ = "jax_onecycle"
@@ -157,17 +162,38 @@ class CosineAnnealingWarmRestarts(ScheduleFacade):
         fn = "CosineAnnealingWarmRestarts"
         t_0 = _validate.step_count(fn, "T_0", T_0)
         t_mult = _validate.step_count(fn, "T_mult", T_mult)
-        _validate.learning_rate(fn, "eta_min", eta_min)
+        low = _validate.learning_rate(fn, "eta_min", eta_min)
         super().__init__(
             per_group(
-                fn,
-                "base_lr",
-                base_lr,
-                lambda b: cosine_warm_restarts_schedule(b, t_0, t_mult, eta_min),
+                fn, "base_lr", base_lr, lambda b: warm_restarts_curve(b, t_0, t_mult, low, 1)
             ),
             last_epoch,
         )
         self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+
+    def _cycle(self) -> tuple[int, int]:
+        """``(T_cur, T_i)`` now: epochs since the last restart, and this cycle's length."""
+        epoch = concrete(self._epoch.value)
+        if not isinstance(epoch, int):
+            raise TypeError(
+                "CosineAnnealingWarmRestarts: `T_cur` and `T_i` are read outside `jit` "
+                "(inside, use `last_epoch`)."
+            )
+        length = self.T_0
+        while epoch >= length:
+            epoch -= length
+            length *= self.T_mult
+        return epoch, length
+
+    @property
+    def T_cur(self) -> StepCount:
+        """braintools' ``T_cur``: epochs since the last restart (``T_cur.value`` too)."""
+        return StepCount(self._cycle()[0])
+
+    @property
+    def T_i(self) -> StepCount:
+        """braintools' ``T_i``: the length of the current cycle, in epochs."""
+        return StepCount(self._cycle()[1])
 
 
 class ExponentialLR(ScheduleFacade):
@@ -189,10 +215,9 @@ class ExponentialLR(ScheduleFacade):
 
     def __init__(self, base_lr: Any = 1e-3, gamma: float = 0.95, last_epoch: int = 0):
         fn = "ExponentialLR"
+        factor = epoch.check_gamma(fn, gamma)
         super().__init__(
-            per_group(
-                fn, "base_lr", base_lr, lambda b: _pytorch_epoch._exponential(fn, b, gamma, 1)
-            ),
+            per_group(fn, "base_lr", base_lr, lambda b: epoch.decay_curve(b, 1, factor, 1)),
             last_epoch,
         )
         self.gamma = gamma
@@ -221,13 +246,9 @@ class PolynomialLR(ScheduleFacade):
         self, base_lr: Any = 1e-3, total_iters: int = 5, power: float = 1.0, last_epoch: int = 0
     ):
         fn = "PolynomialLR"
+        total, p = epoch.check_polynomial(fn, total_iters, power)
         super().__init__(
-            per_group(
-                fn,
-                "base_lr",
-                base_lr,
-                lambda b: _pytorch_epoch._polynomial(fn, b, total_iters, power, 1),
-            ),
+            per_group(fn, "base_lr", base_lr, lambda b: epoch.polynomial_curve(b, total, p, 1)),
             last_epoch,
         )
         self.total_iters, self.power = total_iters, power
@@ -260,12 +281,10 @@ class LinearLR(ScheduleFacade):
         last_epoch: int = 0,
     ):
         fn = "LinearLR"
+        start, end, total = epoch.check_linear(fn, start_factor, end_factor, total_iters)
         super().__init__(
             per_group(
-                fn,
-                "base_lr",
-                base_lr,
-                lambda b: _pytorch_epoch._linear(fn, b, start_factor, end_factor, total_iters, 1),
+                fn, "base_lr", base_lr, lambda b: epoch.linear_factor_curve(b, start, end, total, 1)
             ),
             last_epoch,
         )
@@ -298,12 +317,10 @@ class ConstantLR(ScheduleFacade):
         last_epoch: int = 0,
     ):
         fn = "ConstantLR"
+        scale, total = epoch.check_constant(fn, factor, total_iters)
         super().__init__(
             per_group(
-                fn,
-                "base_lr",
-                base_lr,
-                lambda b: _pytorch_epoch._constant(fn, b, factor, total_iters, 1),
+                fn, "base_lr", base_lr, lambda b: epoch.constant_factor_curve(b, scale, total, 1)
             ),
             last_epoch,
         )

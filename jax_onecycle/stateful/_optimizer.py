@@ -1,274 +1,199 @@
-"""brainstate-style SGD: holds ``ParamState`` weights, runs the whole update compiled.
+"""`Optimizer`: any `scheduled` optax optimizer on ``brainstate.ParamState`` weights, compiled.
 
-Everything that changes lives in one brainstate ``State`` made in ``__init__``: an
-`SGDState` with the one step count and, per parameter group, the hyperparameters the last
-update used and the optax state of the group's weights. ``update(grads)`` reads it once
-and writes it once, so under ``brainstate.transform.jit`` the learning rate, the momentum
-and the weights are one compiled program; a scheduler's ``step()`` between calls changes a
-State's value, never a shape or dtype, and so never recompiles. Hyperparameters are
-float32 whatever the weights' dtype, and every buffer keeps its dtype.
+The whole optimizer is one `scheduled` transformation (``Optimizer.tx``): one step count,
+every hyperparameter a float32 scalar (injected, readable with `hyperparams`), every buffer
+in its own dtype. Parameter groups are ``optax.multi_transform`` over one chain per group
+(the chain the named optimizer gives, `SGD`, `Adam`, `AdamW`); gradient clipping is
+``optax.clip_by_global_norm`` over every group at once, before the groups split. A group's
+learning rate (and the momentum, ``b1`` for Adam) is a float, a schedule of the one count,
+or a scheduler's current value read from its States inside the compiled update, so neither
+``scheduler.step()`` nor ``lr_apply`` recompiles. The state lives in one brainstate State
+made up front; what `state_dict` saves is checked whole by `_state_io` on the way back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import brainstate
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.experimental import multihost_utils
 
 from .. import _validate
-from ..optim._onecycle import clip_norm, sgd_chain
-from ..optim._scheduled import hyper, keep_dtypes
-from ._scheduler import LRScheduler, concrete
+from ..optim._scheduled import ScheduledState, hyper, scheduled
+from . import _state_io
+from ._groups import as_states, check_grads, claim, regroup
+from ._scheduler import LRScheduler, applied, concrete, counter_view
 
-__all__ = ["SGD", "SGDState"]
+__all__ = ["Optimizer"]
 
 LR = float | Callable[[Any], Any] | LRScheduler
-_DUPLICATE = "some parameters appear in more than one parameter group"
 
 
-class GroupState(NamedTuple):
-    """One parameter group: its hyperparameters as the last update used them, its buffers."""
+def check_lr(fn: str, lr: Any) -> LR:
+    """A float, a schedule or a scheduler of this package; braintools' schedulers refused."""
+    if any(c.__module__.startswith("braintools") for c in type(lr).__mro__):
+        name = type(lr).__name__
+        import jax_onecycle
 
-    hyperparams: dict[str, jax.Array]
-    inner_state: Any
-
-
-class SGDState(NamedTuple):
-    """The state of `SGD`: the one step count and a `GroupState` per parameter group."""
-
-    count: jax.Array  # pyright: ignore[reportIncompatibleMethodOverride]
-    groups: tuple[GroupState, ...]
-
-
-def _as_states(fn: str, param_states: Any) -> dict[Any, brainstate.State]:
-    """``model.states(ParamState)``, a mapping of States, or a sequence of States."""
-    if isinstance(param_states, brainstate.State):
-        items = {0: param_states}
-    elif isinstance(param_states, Mapping):
-        items = dict(param_states)
-    elif isinstance(param_states, Sequence) and not isinstance(param_states, str):
-        items = dict(enumerate(param_states))
+        use = (
+            f"`jax_onecycle.{name}` (same arguments)"
+            if name in jax_onecycle.__all__
+            else "a jax_onecycle scheduler or schedule (e.g. `jax_onecycle.StepLR`)"
+        )
+        raise TypeError(
+            f"{fn}: `lr` cannot be braintools' {name}: its `__call__` returns the negated rate "
+            f"for braintools' own optimizers (here: gradient ascent). Use {use}."
+        )
+    if isinstance(lr, LRScheduler):
+        rates = np.asarray(lr.get_lr(), np.float64)
+    elif callable(lr):
+        lr = _validate.schedule(fn, "lr", lr)
+        rates = np.asarray(lr(jnp.zeros([], jnp.int32)), np.float64)
     else:
-        raise TypeError(
-            f"{fn}: `param_states` must be a mapping or a sequence of brainstate States "
-            f"(e.g. model.states(brainstate.ParamState)), got {type(param_states).__name__}."
-        )
-    bad = [k for k, v in items.items() if not isinstance(v, brainstate.State)]
-    if bad or not items:
-        raise TypeError(
-            f"{fn}: `param_states` must hold brainstate States, got "
-            f"{'nothing' if not items else f'{type(items[bad[0]]).__name__} at key {bad[0]!r}'}."
-        )
-    seen: dict[int, Any] = {}
-    for key, state in items.items():
-        if id(state) in seen:
-            raise ValueError(
-                f"{fn}: {_DUPLICATE}: the State at key {key!r} is also given at key "
-                f"{seen[id(state)]!r}."
+        if isinstance(lr, bool) or not isinstance(lr, int | float | np.floating | np.integer):
+            _validate.fail(
+                fn, "lr", "a float, a schedule `count -> lr` or a scheduler", lr, TypeError
             )
-        seen[id(state)] = key
-    return items
+        if not (np.isfinite(lr) and 0 <= lr <= _validate.F32_MAX):
+            _validate.fail(fn, "lr", "a finite number >= 0 that float32 holds", lr)
+        return float(lr)
+    if not np.all(np.isfinite(rates) & (rates >= 0)):
+        _validate.fail(
+            fn, "lr", "a schedule whose rate at step 0 is finite and >= 0", rates.tolist()
+        )
+    return lr
 
 
-def _host(value: Any) -> np.ndarray:
-    """``value`` as a numpy array on this host, gathered first if other processes hold parts."""
-    if isinstance(value, jax.Array) and not value.is_fully_addressable:
-        return np.asarray(multihost_utils.process_allgather(value, tiled=True))
-    return np.asarray(value)
+class Optimizer(brainstate.graph.Node):
+    """One brainstate optimizer for any `scheduled` optax optimizer.
 
-
-class SGD(brainstate.graph.Node):
-    """Stochastic gradient descent in braintools' workflow, compiled end to end.
-
-    ``register_trainable_weights(model.states(brainstate.ParamState))``, then
-    ``update(grads)`` (alias ``step``) inside ``brainstate.transform.jit``. The update is
-    PyTorch's SGD (``buf = m * buf + g``, ``p -= lr * buf``, weight decay added to the
-    gradient, ``nesterov`` as PyTorch). The learning rate and momentum are computed from the
-    one step count (or read from the scheduler) inside the compiled update, as float32
-    numbers: changing them never recompiles, and bf16 weights keep bf16 buffers.
+    A named optimizer (`SGD`, `Adam`, `AdamW`) gives ``chain(learning_rate, <momentum>,
+    **hyper)`` (one group's optax chain), the name its chain gives the momentum
+    (``"momentum"``, ``"b1"``), that momentum (float or schedule; a scheduler with
+    ``cycle_momentum=True`` overrides it for the groups it drives) and the hyperparameters
+    every group shares. Keys of `hyperparams`: the plain names with one group,
+    ``"<group>/learning_rate"`` and ``"<group>/<momentum>"`` with several.
 
     Args:
-      lr: a float, a schedule ``count -> lr`` (driven by the optimizer's own step count
-        inside the compiled update), or a scheduler such as `OneCycleLR` (driven by
-        ``scheduler.step()``, as in braintools; with ``cycle_momentum=True`` it also sets
-        the momentum).
-      momentum: a float in [0, 1) or a schedule ``count -> momentum``.
-      nesterov: Nesterov momentum (needs ``momentum > 0``).
-      weight_decay: L2 penalty added to the gradient.
-      grad_clip_norm: clip gradients to this global norm (over every group) first.
+      fn: the optimizer's name, for messages and state dicts.
+      chain: ``chain(learning_rate, <momentum_name>, **shared)``, one group's optax chain.
+      lr: a float, a schedule ``count -> lr`` or a scheduler (`LRScheduler`).
+      momentum_name: the chain's name for the momentum a scheduler may cycle.
+      momentum: that momentum, a float or a schedule.
+      grad_clip_norm: clip to this global norm over every group first (None: no clipping).
+      **shared: the chain's other hyperparameters (floats or schedules are injected).
 
     Examples:
-      >>> import brainstate, jax.numpy as jnp
-      >>> model = brainstate.nn.Linear(3, 1)
-      >>> opt = SGD(lr=OneCycleLR(max_lr=0.1, total_steps=10), momentum=0.9)
-      >>> opt.register_trainable_weights(model.states(brainstate.ParamState))
-      >>> @brainstate.transform.jit
-      ... def train_step(x):
-      ...     loss = lambda: jnp.sum(model(x) ** 2)
-      ...     opt.update(brainstate.transform.grad(loss, model.states(brainstate.ParamState))())
-      >>> train_step(jnp.ones(3)); opt.lr.step()
-      >>> opt.step_count, round(opt.current_lr, 6)
-      (1, 0.036)
+      >>> import brainstate, jax.numpy as jnp, optax
+      >>> w = brainstate.ParamState(jnp.ones(2))
+      >>> opt = Optimizer("Lion", optax.lion, StepLR(0.1, step_size=2), "b1", 0.9, None,
+      ...                 b2=0.99, weight_decay=0.0)
+      >>> opt.register_trainable_weights({"w": w})
+      >>> opt.step({"w": jnp.ones(2)})
+      >>> [round(v, 4) for v in w.value.tolist()], sorted(hyperparams(opt))
+      ([0.9, 0.9], ['b1', 'b2', 'learning_rate', 'weight_decay'])
     """
 
     __module__ = "jax_onecycle"
 
     def __init__(
         self,
-        lr: LR = 1e-3,
-        momentum: float | Callable[[Any], Any] = 0.0,
-        *,
-        nesterov: bool = False,
-        weight_decay: float = 0.0,
-        grad_clip_norm: float | None = None,
+        fn: str,
+        chain: Callable[..., optax.GradientTransformation],
+        lr: LR,
+        momentum_name: str,
+        momentum: Any,
+        grad_clip_norm: float | None,
+        **shared: Any,
     ):
-        fn = "SGD"
-        self.lr = self._check_lr(fn, lr)
-        if not callable(momentum):
-            momentum = _validate.momentum(fn, "momentum", momentum)
-        self.momentum = momentum
-        self.nesterov = _validate.boolean(fn, "nesterov", nesterov)
-        if (
-            self.nesterov
-            and not callable(momentum)
-            and momentum == 0.0
-            and not (isinstance(lr, LRScheduler) and lr.current_momentum() is not None)
-        ):
-            raise ValueError(f"{fn}: `nesterov=True` needs `momentum` > 0, got {momentum!r}.")
-        self.weight_decay = _validate.non_negative(fn, "weight_decay", weight_decay)
-        self.grad_clip_norm = clip_norm(fn, grad_clip_norm)
+        self.lr = check_lr(fn, lr)
+        self._chain, self._momentum_name, self._momentum = chain, momentum_name, momentum
+        self._shared = shared
+        self.grad_clip_norm = (
+            None
+            if grad_clip_norm is None
+            else _validate.positive(fn, "grad_clip_norm", grad_clip_norm)
+        )
         self.param_states: dict[Any, brainstate.State] = {}
         self._group_of: dict[Any, int] = {}
         self._group_lrs: list[LR] = []
-        self.tx = optax.GradientTransformation(self._init, self._update)  # type: ignore[arg-type]
-        self.opt_state = brainstate.LongTermState(SGDState(jnp.zeros([], jnp.int32), ()))
+        self._transform: optax.GradientTransformationExtraArgs | None = None
+        self.tx = optax.GradientTransformationExtraArgs(self._init, self._update)  # type: ignore[arg-type]
+        self.opt_state = brainstate.LongTermState(self._tx().init({}))
 
     def __reduce__(self) -> Any:
         raise TypeError(
-            "SGD cannot be pickled: it holds the model's ParamStates. Save "
+            f"{type(self).__name__} cannot be pickled: it holds the model's ParamStates. Save "
             "`opt.state_dict()` (a plain picklable dict) and restore it with "
-            "`load_state_dict` into an SGD registered on the same weights."
+            "`load_state_dict` into an optimizer registered on the same weights."
         )
 
-    # --- construction -------------------------------------------------------------
-    @staticmethod
-    def _check_lr(fn: str, lr: Any) -> LR:
-        if isinstance(lr, LRScheduler) or callable(lr):
-            return lr
-        if isinstance(lr, bool) or not isinstance(lr, int | float | np.floating | np.integer):
-            raise TypeError(
-                f"{fn}: `lr` must be a float, a schedule function or a scheduler "
-                f"(e.g. OneCycleLR), got {type(lr).__name__}."
-            )
-        return float(_validate.learning_rate(fn, "lr", lr))
+    # --- the one optax transformation ----------------------------------------------
+    def _init(self, params: Any) -> Any:
+        return self._tx().init(params)
 
-    @staticmethod
-    def _value(spec: Any, count: Any, entry: int = 0) -> jax.Array:
-        """A float, a schedule at ``count``, or a scheduler's current value, as float32."""
-        if isinstance(spec, LRScheduler):
-            return hyper(spec.group_lr(entry))
-        return hyper(spec(count) if callable(spec) else spec)
+    def _update(self, grads: Any, state: Any, params: Any = None, **extra: Any) -> Any:
+        return self._tx().update(grads, state, params, **extra)
 
-    def _momentum_spec(self) -> Any:
-        lr = self.lr
-        if isinstance(lr, LRScheduler) and lr.current_momentum() is not None:
-            return lambda count: lr.current_momentum()
-        return self.momentum
+    def _groups(self) -> list[LR]:
+        return self._group_lrs or [self.lr]
 
-    def _hyperparams(self, count: Any) -> list[dict[str, jax.Array]]:
-        """Each group's learning rate and momentum for the update at ``count``.
+    def _hyper_specs(self) -> dict[str, Any]:
+        """Every injected hyperparameter: a float, or a schedule of the one count."""
+        lrs = self._groups()
+        specs: dict[str, Any] = {}
+        for g, lr in enumerate(lrs):
+            prefix = f"{g}/" if len(lrs) > 1 else ""
+            momentum = self._momentum
+            if isinstance(lr, LRScheduler):
+                entry = sum(o is lr for o in lrs[:g])  # a scheduler's e-th group
+                specs[prefix + "learning_rate"] = lambda _, lr=lr, e=entry: lr.group_lr(e)
+                if lr.current_momentum() is not None:
+                    momentum = lambda _, lr=lr: lr.current_momentum()  # noqa: E731
+            else:
+                specs[prefix + "learning_rate"] = lr
+            if momentum is not None:
+                specs[prefix + self._momentum_name] = momentum
+        return {**specs, **self._shared}
 
-        Before any weights are registered there is one group, with the optimizer's ``lr``.
-        A scheduler with several learning rates (``max_lr`` lists) gives its entry ``e`` to
-        the ``e``-th group it drives.
-        """
-        momentum = self._value(self._momentum_spec(), count)
-        lrs = self._group_lrs or [self.lr]
-        return [
-            {
-                "learning_rate": self._value(lr, count, sum(o is lr for o in lrs[:g])),
-                "momentum": momentum,
-            }
-            for g, lr in enumerate(lrs)
-        ]
+    def _tx(self) -> optax.GradientTransformationExtraArgs:
+        if self._transform is None:
+            n, labels, chain = len(self._groups()), dict(self._group_of), self._chain
+            clip = self.grad_clip_norm
+            own = ("learning_rate", self._momentum_name)
 
-    def _chain(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        decay = self.weight_decay or None
-        return sgd_chain(hp["learning_rate"], hp["momentum"], decay, self.nesterov)
+            def build(**hp: Any) -> optax.GradientTransformation:
+                shared = {k: v for k, v in hp.items() if k in self._shared}
 
-    def _split(self, tree: Mapping[Any, Any]) -> list[dict[Any, Any]]:
-        """``tree`` (keyed like the weights) as one dict per group; unknown keys: group 0."""
-        parts: list[dict[Any, Any]] = [{} for _ in range(max(len(self._group_lrs), 1))]
-        for key, value in tree.items():
-            parts[self._group_of.get(key, 0)][key] = value
-        return parts
+                def group(g: int) -> optax.GradientTransformation:
+                    prefix = f"{g}/" if n > 1 else ""
+                    mine = {k: hp[prefix + k] for k in own if prefix + k in hp}
+                    return chain(**mine, **shared)
 
-    # --- the optax transformation (SGD.tx) ----------------------------------------
-    def _init(self, params: Mapping[Any, Any]) -> SGDState:
-        count = jnp.zeros([], jnp.int32)
-        groups = tuple(
-            GroupState(hp, self._chain(hp).init(part))
-            for hp, part in zip(self._hyperparams(count), self._split(params), strict=True)
-        )
-        return SGDState(count, groups)
-
-    def _update(
-        self, grads: Mapping[Any, Any], state: SGDState, params: Mapping[Any, Any]
-    ) -> tuple[dict[Any, Any], SGDState]:
-        if self.grad_clip_norm is not None:
-            clip = optax.clip_by_global_norm(self.grad_clip_norm)
-            grads = clip.update(grads, optax.EmptyState())[0]  # type: ignore[assignment]
-        updates: dict[Any, Any] = {}
-        groups = []
-        for hp, group, g_part, p_part in zip(
-            self._hyperparams(state.count),
-            state.groups,
-            self._split(grads),
-            self._split(params),
-            strict=True,
-        ):
-            u, inner = self._chain(hp).update(g_part, group.inner_state, p_part)
-            updates.update(keep_dtypes(u, g_part))
-            groups.append(GroupState(hp, keep_dtypes(inner, group.inner_state)))
-        return updates, SGDState(jnp.asarray(optax.safe_increment(state.count)), tuple(groups))
-
-    # --- weights and groups ---------------------------------------------------------
-    def _claim(self, fn: str, states: dict[Any, brainstate.State]) -> dict[Any, brainstate.State]:
-        """The States of ``states`` not registered yet; refuse clashes with registered ones."""
-        owner = {id(s): k for k, s in self.param_states.items()}
-        new = {}
-        for key, state in states.items():
-            if key in self.param_states:
-                if self.param_states[key] is not state:
-                    raise ValueError(
-                        f"{fn}: `param_states` key {key!r} is already registered with another "
-                        "State; give the new weights keys of their own."
-                    )
-                continue
-            if id(state) in owner:
-                raise ValueError(
-                    f"{fn}: {_DUPLICATE}: the State at key {key!r} is already registered "
-                    f"at key {owner[id(state)]!r}."
+                tx = (
+                    group(0)
+                    if n == 1
+                    else optax.multi_transform({g: group(g) for g in range(n)}, labels)
                 )
-            new[key] = state
-        return new
+                return tx if clip is None else optax.chain(optax.clip_by_global_norm(clip), tx)
 
+            self._transform = scheduled(build, **self._hyper_specs())
+        return self._transform
+
+    # --- weights and groups ----------------------------------------------------------
     def register_trainable_weights(self, param_states: Any) -> None:
         """Hold ``param_states`` (``model.states(brainstate.ParamState)``) as group 0.
 
         Registering again adds the weights not registered yet to group 0, as braintools
-        merges them; weights already registered keep their buffers, and the step count is
-        kept (re-running a notebook cell loses nothing). A key registered with another State,
-        or one State under two keys, is refused.
+        merges them; weights already registered keep their buffers and the step count is
+        kept. A key registered with another State, or one State under two keys, is refused.
         """
-        fn = "SGD.register_trainable_weights"
-        states = self._claim(fn, _as_states(fn, param_states))
+        fn = f"{type(self).__name__}.register_trainable_weights"
+        states = claim(fn, self.param_states, as_states(fn, param_states))
         if not self._group_lrs:
             self._group_lrs.append(self.lr)
         self._add(states, 0)
@@ -276,45 +201,45 @@ class SGD(brainstate.graph.Node):
     def add_param_group(self, param_states: Any, lr: LR | None = None) -> None:
         """Add a parameter group with its own learning rate (default: the optimizer's).
 
-        With a scheduler whose ``max_lr`` is a list, group ``g`` follows entry ``g``.
-        The buffers of the existing groups are kept. Weights already in a group are refused,
-        as PyTorch refuses them.
+        A scheduler whose ``max_lr`` is a list drives group ``g`` with entry ``g``; a
+        scheduler with ``cycle_momentum=True`` cycles that group's momentum. The buffers of
+        the existing groups are kept; weights already in a group are refused.
         """
-        fn = "SGD.add_param_group"
+        fn = f"{type(self).__name__}.add_param_group"
         if not self.param_states:
             raise ValueError(f"{fn}: call `register_trainable_weights` first.")
-        states = _as_states(fn, param_states)
-        new = self._claim(fn, states)
+        states = as_states(fn, param_states)
+        new = claim(fn, self.param_states, states)
         if len(new) != len(states):
             key = next(k for k in states if k not in new)
-            raise ValueError(f"{fn}: {_DUPLICATE}: key {key!r} is already registered.")
-        self._group_lrs.append(self.lr if lr is None else self._check_lr(fn, lr))
+            raise ValueError(
+                f"{fn}: some parameters appear in more than one parameter group: key "
+                f"{key!r} is already registered."
+            )
+        self._group_lrs.append(self.lr if lr is None else check_lr(fn, lr))
         self._add(new, len(self._group_lrs) - 1)
 
     def _add(self, states: dict[Any, brainstate.State], group: int) -> None:
         """Register ``states`` in ``group``: fresh buffers for them, every other one kept."""
-        old = self.opt_state.value
+        old, old_groups = self.opt_state.value, max(len(self._group_lrs) - (group > 0), 1)
         for key, state in states.items():
             self.param_states[key] = state
             self._group_of[key] = group
-        fresh = self._init(self._params())
-        kept = list(fresh.groups)
-        for g, (before, now) in enumerate(zip(old.groups, fresh.groups, strict=False)):
-            saved = {
-                jax.tree_util.keystr(p): v
-                for p, v in jax.tree_util.tree_flatten_with_path(before.inner_state)[0]
-            }
-            inner = jax.tree_util.tree_map_with_path(
-                lambda p, v, saved=saved: saved.get(jax.tree_util.keystr(p), v), now.inner_state
-            )
-            kept[g] = GroupState(before.hyperparams, inner)
-        self.opt_state.value = SGDState(old.count, tuple(kept))
+        self._transform = None
+        fresh = self._tx().init(self._params())
+        self.opt_state.value = regroup(
+            old, fresh, old_groups, len(self._group_lrs), self.grad_clip_norm is not None
+        )
 
-    # --- the compiled update ------------------------------------------------------
     def _params(self) -> dict[Any, Any]:
         return {k: s.value for k, s in self.param_states.items()}
 
-    def _check_groups(self, fn: str) -> None:
+    # --- the compiled update ------------------------------------------------------------
+    def update(self, grads: Mapping[Any, Any]) -> None:
+        """Apply one step with ``grads`` (keyed like the registered weights)."""
+        fn = f"{type(self).__name__}.update"
+        if not self.param_states:
+            raise ValueError(f"{fn}: call `register_trainable_weights` before `update`.")
         for lr in {id(x): x for x in self._group_lrs if isinstance(x, LRScheduler)}.values():
             used = sum(1 for x in self._group_lrs if x is lr)
             if used != lr.num_groups:
@@ -322,178 +247,126 @@ class SGD(brainstate.graph.Node):
                     f"{fn}: the scheduler has {lr.num_groups} learning rate(s) (`max_lr`) "
                     f"but drives {used} parameter group(s); give `max_lr` one entry per group."
                 )
-
-    def _check_grads(self, fn: str, grads: Any, params: dict[Any, Any]) -> dict[Any, Any]:
-        if not isinstance(grads, Mapping) or set(grads) != set(params):
-            got = sorted(map(str, grads)) if isinstance(grads, Mapping) else type(grads).__name__
-            raise ValueError(
-                f"{fn}: `grads` must have the keys of the registered weights "
-                f"{sorted(map(str, params))}, got {got}."
-            )
-        grads = {k: grads[k] for k in params}
-        if jax.tree.structure(grads) != jax.tree.structure(params):
-            raise ValueError(
-                f"{fn}: `grads` must have the tree structure of the weights "
-                f"{jax.tree.structure(params)}, got {jax.tree.structure(grads)}."
-            )
-        for (path, g), p in zip(
-            jax.tree_util.tree_flatten_with_path(grads)[0], jax.tree.leaves(params), strict=True
-        ):
-            if jnp.shape(g) != jnp.shape(p):
-                raise ValueError(
-                    f"{fn}: `grads{jax.tree_util.keystr(path)}` has shape {jnp.shape(g)}, but "
-                    f"the weight has shape {jnp.shape(p)}."
-                )
-        return grads
-
-    def update(self, grads: Mapping[Any, Any]) -> None:
-        """Apply one SGD step with ``grads`` (keyed like the registered weights)."""
-        fn = "SGD.update"
-        if not self.param_states:
-            raise ValueError(f"{fn}: call `register_trainable_weights` before `update`.")
-        self._check_groups(fn)
         params = self._params()
-        grads = self._check_grads(fn, grads, params)
-        updates, new_state = self.tx.update(grads, self.opt_state.value, params)
-        self.opt_state.value = new_state
+        grads = check_grads(fn, grads, params)
+        updates, self.opt_state.value = self._tx().update(grads, self.opt_state.value, params)
         new_params: dict[Any, Any] = optax.apply_updates(params, updates)  # type: ignore[assignment]
         for key, value in new_params.items():
             self.param_states[key].value = value
 
-    step = update
+    def step(self, grads: Mapping[Any, Any]) -> None:
+        """braintools' name for `update`."""
+        self.update(grads)
 
-    # --- introspection ------------------------------------------------------------
+    # --- what the next update uses ------------------------------------------------------
+    def _next(self, name: str) -> list[jax.Array]:
+        """``name`` ("learning_rate" or the momentum) of each group for the next update."""
+        state: ScheduledState = self.opt_state.value
+        specs, n = self._hyper_specs(), len(self._groups())
+        keys = [f"{g}/{name}" if n > 1 else name for g in range(n)]
+        return [
+            hyper(specs[k](state.count) if callable(specs[k]) else state.hyperparams[k])
+            for k in keys
+        ]
+
     @property
     def step_count(self) -> Any:
         """Number of updates applied (an int outside ``jit``)."""
-        return concrete(self.opt_state.value.count)
-
-    def _next(self) -> dict[str, jax.Array]:
-        """Group 0's learning rate and momentum for the next update."""
-        return self._hyperparams(self.opt_state.value.count)[0]
+        return counter_view(self.opt_state.value.count)
 
     @property
     def current_lr(self) -> Any:
         """The learning rate the next update uses (group 0)."""
-        return concrete(self._next()["learning_rate"])
+        return concrete(self._next("learning_rate")[0])
 
-    @property
-    def current_momentum(self) -> Any:
-        """The momentum the next update uses."""
-        return concrete(self._next()["momentum"])
+    def get_last_lr(self) -> list[Any]:
+        """The learning rate of each group for the next update (floats outside ``jit``)."""
+        return [concrete(v) for v in self._next("learning_rate")]
 
-    # --- checkpoints --------------------------------------------------------------
+    def lr_apply(self, fn: Callable[[float], Any]) -> None:
+        """Set each group's learning rate to ``fn(rate)`` from now on, without recompiling.
+
+        A group driven by a scheduler scales the scheduler's curve (`LRScheduler.lr_apply`);
+        a float rate is replaced; a schedule function is refused (its rate is a function of
+        the step: build another schedule).
+        """
+        name = f"{type(self).__name__}.lr_apply"
+        lrs, state = self._groups(), self.opt_state.value
+        if any(callable(lr) and not isinstance(lr, LRScheduler) for lr in lrs):
+            raise TypeError(
+                f"{name}: a learning rate given as a schedule function is a function of the "
+                "step; build the optimizer on another schedule (or on a scheduler) instead."
+            )
+        for lr in {id(x): x for x in lrs if isinstance(x, LRScheduler)}.values():
+            lr.lr_apply(fn)
+        floats = [
+            (f"{g}/learning_rate" if len(lrs) > 1 else "learning_rate")
+            for g, lr in enumerate(lrs)
+            if not isinstance(lr, LRScheduler)
+        ]
+        new = applied(name, fn, [state.hyperparams[k] for k in floats])
+        hp = {**state.hyperparams, **{k: hyper(v) for k, v in zip(floats, new, strict=True)}}
+        self.opt_state.value = state._replace(hyperparams=hp)
+
+    # --- checkpoints ------------------------------------------------------------------
+    def _settings(self) -> dict[str, Any]:
+        return {"optimizer": type(self).__name__, "groups": len(self._groups())}
+
     def state_dict(self) -> dict[str, Any]:
-        """A plain picklable dict: the step count and every optimizer buffer (numpy).
+        """A plain picklable dict: the settings, the step count and every buffer (numpy).
 
         A buffer sharded over the devices of several processes is gathered whole on every
-        process (``multihost_utils.process_allgather``), so in a multi-process run every
-        process must call ``state_dict()``, as it calls any collective.
+        process, so in a multi-process run every process calls ``state_dict()``.
         """
         if not self.param_states:
-            raise ValueError("SGD.state_dict: call `register_trainable_weights` first.")
-        leaves = jax.tree_util.tree_flatten_with_path(self.opt_state.value)[0]
+            raise ValueError(
+                f"{type(self).__name__}.state_dict: call `register_trainable_weights` first."
+            )
+        state = self.opt_state.value
+        leaves = jax.tree_util.tree_flatten_with_path(state)[0]
         return {
-            "step_count": int(_host(self.opt_state.value.count)),
-            "opt_state": {jax.tree_util.keystr(p): _host(v) for p, v in leaves},
+            "settings": self._settings(),
+            "step_count": int(_state_io.host(state.count)),
+            "opt_state": {jax.tree_util.keystr(p): _state_io.host(v) for p, v in leaves},
         }
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore what `state_dict` saved into an optimizer with the same weights and groups.
 
-        Every entry is checked before anything changes: a dict that does not fit (a missing
-        or an extra entry, a shape that differs, a non-numeric or non-finite buffer, a step
-        count that disagrees with the saved count) is refused whole with a ValueError naming
-        the entry. Each buffer is restored with the dtype and the sharding of the buffer it
-        replaces.
+        Checked whole before anything changes (`_state_io`): another optimizer's dict, a
+        missing or extra entry, a shape that differs, a non-numeric or non-finite buffer, a
+        step count that disagrees with the saved count: refused, naming the entry. Each
+        buffer lands with the dtype and where the buffer it replaces lives (its sharding;
+        uncommitted if that one was).
         """
-        fn = "SGD.load_state_dict"
+        fn, what = f"{type(self).__name__}.load_state_dict", type(self).__name__
         if not self.param_states:
             raise ValueError(f"{fn}: call `register_trainable_weights` first.")
-        if not isinstance(state_dict, Mapping):
-            _validate.fail(
-                fn, "state_dict", "a dict made by SGD.state_dict()", state_dict, TypeError
-            )
-        if set(state_dict) != {"step_count", "opt_state"}:
-            _validate.fail(
-                fn,
-                "state_dict",
-                'a dict with exactly the keys "step_count" and '
-                '"opt_state" (made by SGD.state_dict())',
-                sorted(map(str, state_dict)),
-            )
-        saved = state_dict["opt_state"]
-        if not isinstance(saved, Mapping):
-            _validate.fail(
-                fn, "state_dict['opt_state']", "a dict of arrays", type(saved).__name__, TypeError
-            )
-        count = _validate.step_count(
-            fn, "state_dict['step_count']", state_dict["step_count"], minimum=0
+        state_dict = _state_io.exact_keys(
+            fn, state_dict, ["settings", "step_count", "opt_state"], what
         )
+        _state_io.same_settings(
+            fn, state_dict["settings"], self._settings(), what,
+            hint="Restore it into the kind of optimizer, with the parameter groups, that saved it",
+        )  # fmt: skip
         current = self.opt_state.value
         leaves = jax.tree_util.tree_flatten_with_path(current)[0]
         expected = {jax.tree_util.keystr(p): leaf for p, leaf in leaves}
-        extra = sorted(set(saved) - set(expected))
-        missing = sorted(set(expected) - set(saved))
-        if extra or missing:
-            raise ValueError(
-                f"{fn}: `state_dict` does not fit this optimizer: "
-                + "; ".join(
-                    filter(
-                        None,
-                        [
-                            f"entries it lacks: {', '.join(missing)}" if missing else "",
-                            f"entries this optimizer does not have: {', '.join(map(str, extra))}"
-                            if extra
-                            else "",
-                        ],
-                    )
-                )
-                + ". Nothing was loaded."
-            )
-        restored = {
-            key: self._restored(fn, key, saved[key], leaf) for key, leaf in expected.items()
+        saved = _state_io.exact_keys(
+            fn, state_dict["opt_state"], list(expected), what, "state_dict['opt_state']"
+        )
+        count = _validate.step_count(
+            fn, "state_dict['step_count']", state_dict["step_count"], minimum=0
+        )
+        arrays = {
+            k: _state_io.leaf(fn, f"state_dict['opt_state'][{k!r}]", saved[k], like)
+            for k, like in expected.items()
         }
-        if int(np.asarray(restored[".count"])) != count:
+        if int(arrays[".count"]) != count:
             raise ValueError(
                 f"{fn}: `state_dict['step_count']` is {count} but the saved optimizer count is "
-                f"{int(np.asarray(restored['.count']))}. Nothing was loaded."
+                f"{int(arrays['.count'])}. Nothing was loaded."
             )
         self.opt_state.value = jax.tree_util.tree_map_with_path(
-            lambda p, _: restored[jax.tree_util.keystr(p)], current
+            lambda p, like: _state_io.place(arrays[jax.tree_util.keystr(p)], like), current
         )
-
-    @staticmethod
-    def _restored(fn: str, key: str, value: Any, leaf: jax.Array) -> jax.Array:
-        """``value`` checked against ``leaf`` and placed like it (dtype and sharding)."""
-        name = f"state_dict['opt_state'][{key!r}]"
-        try:
-            array = np.asarray(value)
-        except Exception:  # noqa: BLE001 - anything numpy cannot read is refused below
-            array = np.asarray(None, dtype=object)
-        if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or (
-            np.issubdtype(array.dtype, np.complexfloating)
-        ):
-            _validate.fail(
-                fn,
-                name,
-                f"a real numeric array of shape {np.shape(leaf)}",
-                value if array.dtype != object else type(value).__name__,
-                TypeError,
-            )
-        if array.shape != np.shape(leaf):
-            raise ValueError(
-                f"{fn}: `state_dict` does not fit this optimizer: `{name}` has shape "
-                f"{array.shape}, expected {np.shape(leaf)}. "
-                "Nothing was loaded."
-            )
-        if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
-            raise ValueError(
-                f"{fn}: `state_dict` does not fit this optimizer: `{name}` holds NaN or "
-                "infinite values. Nothing was loaded."
-            )
-        array = array.astype(leaf.dtype)
-        sharding = getattr(leaf, "sharding", None)
-        if sharding is None:
-            return jnp.asarray(array)
-        return jax.make_array_from_callback(array.shape, sharding, lambda index: array[index])

@@ -1,17 +1,19 @@
-"""What `SGD` reads of a scheduler (`LRScheduler`), and the machinery of every facade.
+"""What an optimizer reads of a scheduler (`LRScheduler`), and the machinery of every facade.
 
 A facade (`ScheduleFacade`) keeps one counter, ``last_epoch``, in a brainstate ``State``
 (int32, made up front), and evaluates pure schedules at it: no curve maths lives here.
 Because the counter is a State, ``scheduler.step()`` works outside and inside
 ``brainstate.transform.jit``, and an ``SGD`` built on the facade reads the current learning
 rate inside its compiled update without ever recompiling. The facades themselves are in
-``_facades.py`` and ``_facades_more.py``.
+``_onecycle.py``, ``_epoch.py``, ``_cyclic.py`` and ``_plateau.py``; what they save and restore
+is checked by `_state_io`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import brainstate
@@ -22,16 +24,25 @@ import optax
 from jax.typing import ArrayLike
 
 from .. import _validate
+from ._state_io import exact_keys, jsonable, leaf, place, same_settings
 
-__all__ = ["LRScheduler", "ScheduleFacade"]
+__all__ = ["LRScheduler", "ScheduleFacade", "StepCount", "RateView"]
 
 
 def concrete(value: Any) -> Any:
-    """A Python number when ``value`` is concrete, else ``value`` itself (a tracer)."""
+    """A Python number when ``value`` is concrete, else ``value`` itself (a tracer).
+
+    A float32 number becomes the Python float of its shortest decimal form (float32 0.05
+    reads 0.05, not 0.05000000074505806): the same float32 when converted back.
+    """
     if _validate.is_tracer(value):
         return value
     value = np.asarray(value)
-    return value.item() if value.ndim == 0 else value
+    if value.ndim:
+        return value
+    if value.dtype == np.float32:
+        return float(np.format_float_scientific(value[()], unique=True))
+    return value.item()
 
 
 def _counter(fn: str, name: str, value: Any) -> Any:
@@ -76,24 +87,86 @@ def _rebuild(cls: type, args: tuple, kwargs: dict, state: dict) -> Any:
     return scheduler
 
 
-class LRScheduler(brainstate.graph.Node):
-    """What `SGD` reads of a learning-rate scheduler: one learning rate per parameter group.
+class StepCount(int):
+    """A step counter read as PyTorch reads it (an ``int``) and as braintools does (``.value``).
 
-    Subclass it to drive `SGD(lr=...)` with a policy of your own. A subclass keeps every
-    counter in a brainstate ``State`` made up front (so ``step()`` works inside
-    ``brainstate.transform.jit`` and never recompiles the update) and implements:
-
-    - `group_lr(group)`: the learning rate of ``group`` now, from ``jnp`` operations on its
-      States (it is read inside the compiled update);
-    - `current_momentum()` (optional): the momentum now, or None to leave `SGD`'s own;
-    - `state_dict()` / `load_state_dict(d)`.
-
-    ``num_groups`` is the number of parameter groups it drives; an `SGD` refuses to update
-    when its groups and the scheduler's disagree. Schedulers pickle through their
-    constructor arguments and ``state_dict()``.
+    ``scheduler.last_epoch == 5``, ``range(scheduler.last_epoch)`` and
+    ``scheduler.last_epoch.value == 5`` all hold. It is a snapshot: writing ``.value`` back
+    unchanged (as braintools code does) is allowed, another value is refused (move the
+    scheduler with ``step(epoch)``). Inside ``jit`` a scheduler's counter is a traced int32
+    scalar, returned as it is.
     """
 
     __module__ = "jax_onecycle"
+
+    @property
+    def value(self) -> int:
+        """The count as a plain ``int`` (braintools' ``last_epoch.value``)."""
+        return int(self)
+
+    @value.setter
+    def value(self, new: Any) -> None:  # braintools code writes back what it read
+        if new != int(self):
+            raise AttributeError(
+                f"a read count cannot be changed (it is {int(self)}, given {new!r}); "
+                "move the scheduler with `step(epoch)` or `load_state_dict`."
+            )
+
+
+def counter_view(value: Any) -> Any:
+    """A concrete count as a `StepCount`; a traced one as it is."""
+    value = concrete(value)
+    return StepCount(value) if isinstance(value, int) else value
+
+
+class RateView:
+    """braintools' ``current_lrs``: ``.value`` holds the current rates, one per group.
+
+    A read-only view of the scheduler's counters (nothing to keep in step): read outside
+    ``jit`` it is a float32 array, inside ``jit`` the traced rates.
+    """
+
+    __module__ = "jax_onecycle"
+
+    def __init__(self, scheduler: LRScheduler):
+        self._scheduler = scheduler
+
+    @property
+    def value(self) -> jax.Array:
+        """The rate of each parameter group now (a 1-D float32 array)."""
+        s = self._scheduler
+        return jnp.stack([jnp.asarray(s.group_lr(g), jnp.float32) for g in range(s.num_groups)])
+
+    def __repr__(self) -> str:
+        return f"RateView(value={self.value!r})"
+
+
+class LRScheduler(brainstate.graph.Node):
+    """What an optimizer reads of a learning-rate scheduler: one learning rate per group.
+
+    Subclass it to drive ``SGD(lr=...)`` (or ``Adam``/``AdamW``) with a policy of your own.
+    A subclass keeps every counter in a brainstate ``State`` made up front (so ``step()``
+    works inside ``brainstate.transform.jit`` and never recompiles the update) and
+    implements:
+
+    - `group_lr(group)`: the learning rate of ``group`` now, from ``jnp`` operations on its
+      States (it is read inside the compiled update);
+    - `current_momentum()` (optional): the momentum now, or None to leave the optimizer's own;
+    - `lr_apply(fn)`: set the current rates to ``fn(rate)``, from now on;
+    - `state_dict()` / `load_state_dict(d)`.
+
+    ``num_groups`` is the number of parameter groups it drives; an optimizer refuses to
+    update when its groups and the scheduler's disagree. braintools' names are here too:
+    ``current_lrs.value`` (the current rates, a `RateView`) and ``base_lrs``. Schedulers
+    pickle through their constructor arguments and ``state_dict()``.
+
+    ``is_schedule`` says whether ``scheduler(count)`` is a pure function of ``count`` (an
+    optax schedule); a subclass whose rate is not sets it False and says why in
+    ``not_a_schedule``.
+    """
+
+    __module__ = "jax_onecycle"
+    is_schedule = True
 
     def __init__(self, num_groups: int):
         self.num_groups = num_groups
@@ -116,6 +189,19 @@ class LRScheduler(brainstate.graph.Node):
         args, kwargs = self.__dict__.get("_init_args", ((), {}))
         return _rebuild, (type(self), args, kwargs, self.state_dict())
 
+    def settings(self) -> dict[str, Any]:
+        """The constructor's arguments, defaults included, in JSON types (not ``last_epoch``).
+
+        ``state_dict()`` records them and ``load_state_dict`` refuses a dict saved with
+        other settings. A subclass with a setting its constructor arguments do not show
+        overrides this and extends ``super().settings()``.
+        """
+        args, kwargs = self.__dict__.get("_init_args", ((), {}))
+        bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        skip = {"self", "last_epoch"}
+        return {k: jsonable(v) for k, v in list(bound.arguments.items())[1:] if k not in skip}
+
     def group_lr(self, group: int) -> jax.Array:
         """The learning rate of parameter group ``group`` now (``jnp`` only)."""
         raise NotImplementedError
@@ -132,11 +218,33 @@ class LRScheduler(brainstate.graph.Node):
         """The learning rates the next update uses (PyTorch's ``get_last_lr``)."""
         return self.get_lr()
 
+    @property
+    def current_lrs(self) -> RateView:
+        """braintools' name: ``current_lrs.value`` is the rate of each group now."""
+        return RateView(self)
+
+    def lr_apply(self, fn: Callable[[float], Any]) -> None:
+        """Set each group's current rate to ``fn(rate)``, from now on (braintools' ``apply``)."""
+        raise NotImplementedError
+
+    apply = lr_apply
+
     def state_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         raise NotImplementedError
+
+
+def applied(fn: str, apply_fn: Any, rates: Sequence[Any]) -> np.ndarray:
+    """``apply_fn`` of each concrete rate, checked (finite, >= 0), as float32."""
+    if not callable(apply_fn):
+        _validate.fail(fn, "fn", "a function rate -> new rate", apply_fn, TypeError)
+    if any(_validate.is_tracer(r) for r in rates):
+        raise TypeError(f"{fn}: call it outside `jit` (the rates are traced here).")
+    new = [apply_fn(float(r)) for r in rates]
+    _validate.learning_rate(fn, "fn(rate)", new)
+    return np.asarray(new, np.float32)
 
 
 class ScheduleFacade(LRScheduler):
@@ -145,6 +253,15 @@ class ScheduleFacade(LRScheduler):
     ``last_epoch`` lives in an int32 State, so ``step()`` works outside and inside
     ``brainstate.transform.jit``; no curve maths lives here. A subclass builds its
     schedules (validating its own arguments under its own name) and hands them here.
+    ``last_epoch`` reads as an ``int`` and as braintools' ``last_epoch.value`` (a
+    `StepCount`). ``lr_apply(fn)`` scales each group's curve from then on (a float32 factor
+    per group, saved with the state); ``scheduler(count)`` stays the curve itself.
+
+    ``state_dict()`` is ``{"last_epoch", "lr_scale", "settings", **extra_state()}``;
+    ``load_state_dict`` refuses a dict saved with other `settings` (naming the first that
+    differs and both values) and loads nothing unless every entry fits. A subclass with
+    state of its own (``OneCycleLR``'s horizon changes) overrides the two hooks
+    `extra_state` and `restore_extra` rather than the two methods.
     """
 
     def __init__(
@@ -158,21 +275,45 @@ class ScheduleFacade(LRScheduler):
         # A host-side int32 (numpy) outside jit: stepping it per batch costs no dispatch,
         # and a compiled update reads it like any int32 scalar (same abstract value).
         self._epoch = brainstate.LongTermState(epoch)
+        # A device array (not numpy): a compiled update reads it without a host transfer.
+        self._scale = brainstate.LongTermState(jnp.ones(len(schedules), jnp.float32))
         self._schedules = list(schedules)
         self._momentum_schedule = momentum
+        given: Any = self.settings().get("base_lr")
+        base: list[Any] = given if isinstance(given, list) else [given]
+        if len(base) == len(schedules) and all(isinstance(b, int | float) for b in base):
+            self.base_lrs = [float(b) for b in base]  # braintools' base_lrs: the base_lr given
+        else:  # a facade without base_lr (OneCycleLR): its rate at step 0, as braintools
+            self.base_lrs = [float(concrete(s(0))) for s in self._schedules]
 
     def group_lr(self, group: int) -> jax.Array:
-        return jnp.asarray(self._schedules[group](self._epoch.value))
+        rate = jnp.asarray(self._schedules[group](self._epoch.value))
+        return rate * jnp.asarray(self._scale.value[group], rate.dtype)
 
     def current_momentum(self) -> jax.Array | None:
         if self._momentum_schedule is None:
             return None
         return jnp.asarray(self._momentum_schedule(self._epoch.value))
 
+    def lr_apply(self, fn: Callable[[float], Any]) -> None:
+        """Scale each group's curve so that its rate now becomes ``fn(rate)``, from now on.
+
+        A group whose rate is 0 now keeps its curve if ``fn(0) == 0`` and is refused
+        otherwise (no factor turns 0 into another rate).
+        """
+        name = f"{type(self).__name__}.lr_apply"
+        rates = np.asarray(self.get_lr(), np.float64)
+        new = applied(name, fn, list(rates))
+        if np.any((rates == 0) & (new != 0)):
+            raise ValueError(f"{name}: a group's rate is 0 now; no factor makes it {new}.")
+        ratio = np.where(rates == 0, 1.0, new / np.where(rates == 0, 1.0, rates))
+        scale = (np.asarray(self._scale.value) * ratio).astype(np.float32)
+        self._scale.value = place(scale, self._scale.value)
+
     @property
     def last_epoch(self) -> Any:
-        """Number of ``step()`` calls so far (an int outside ``jit``)."""
-        return concrete(self._epoch.value)
+        """Number of ``step()`` calls so far (a `StepCount` outside ``jit``)."""
+        return counter_view(self._epoch.value)
 
     @last_epoch.setter
     def last_epoch(self, value: Any) -> None:
@@ -193,28 +334,46 @@ class ScheduleFacade(LRScheduler):
         """The positive learning rate of group 0 at ``count``: an optax schedule."""
         return jnp.asarray(self._schedules[0](jnp.asarray(count)))
 
+    def extra_state(self) -> dict[str, Any]:
+        """Hook: more entries for `state_dict` (plain, picklable values); none here."""
+        return {}
+
+    def restore_extra(self, fn: str, entries: Mapping[str, Any]) -> Callable[[], None]:
+        """Hook: check ``entries`` (the keys `extra_state` gives) and return what loads them.
+
+        Raise on any misfit before returning; the returned function runs only once every
+        entry of the dict has passed, so nothing is half loaded.
+        """
+        del fn, entries
+        return lambda: None
+
     def state_dict(self) -> dict[str, Any]:
-        """A plain, picklable dict: ``{"last_epoch": int}``."""
-        return {"last_epoch": int(np.asarray(self._epoch.value))}
+        """A plain, picklable dict: ``last_epoch``, ``lr_scale``, ``settings`` and extras."""
+        return {
+            "last_epoch": int(np.asarray(self._epoch.value)),
+            "lr_scale": np.asarray(self._scale.value).tolist(),
+            "settings": self.settings(),
+            **self.extra_state(),
+        }
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore ``last_epoch`` (same dtype: nothing compiled is invalidated).
+        """Restore ``last_epoch`` and ``lr_scale`` (same dtypes: nothing recompiles).
 
-        A dict that is not exactly ``{"last_epoch": int}`` (another scheduler's, a missing
-        or extra entry, a negative or non-integer count) is refused whole.
+        A dict of another kind (a missing or extra entry), saved with other settings, or
+        with a negative or non-integer count is refused whole: nothing is loaded.
         """
         fn = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, Mapping):
-            _validate.fail(fn, "state_dict", 'a mapping {"last_epoch": int}', state_dict, TypeError)
-        if set(state_dict) != {"last_epoch"}:
-            _validate.fail(
-                fn,
-                "state_dict",
-                'a mapping with exactly the key "last_epoch" '
-                "(a state dict of this kind of scheduler)",
-                sorted(map(str, state_dict)),
-            )
-        self._epoch.value = _counter(fn, "state_dict['last_epoch']", state_dict["last_epoch"])
+        extra = self.extra_state()
+        what = type(self).__name__
+        keys = ["last_epoch", "lr_scale", "settings", *extra]
+        state_dict = exact_keys(fn, state_dict, keys, what)
+        same_settings(fn, state_dict["settings"], self.settings(), what)
+        epoch = _counter(fn, "state_dict['last_epoch']", state_dict["last_epoch"])
+        scale = leaf(fn, "state_dict['lr_scale']", state_dict["lr_scale"], self._scale.value)
+        load_extra = self.restore_extra(fn, {k: state_dict[k] for k in extra})
+        self._epoch.value = epoch
+        self._scale.value = place(scale, self._scale.value)
+        load_extra()
 
 
 def per_group(fn: str, name: str, value: Any, make: Any) -> list[Any]:
