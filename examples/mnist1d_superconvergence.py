@@ -166,7 +166,7 @@ def main(argv=None) -> None:
             else ""
         )
         + (
-            f" Overrides of the `{name}` size: "
+            f". Overrides of the `{name}` size: "
             + ", ".join(f"{k} {v}" for k, v in overrides.items())
             if overrides
             else ""

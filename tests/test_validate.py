@@ -129,7 +129,8 @@ def test_pct_start_one_is_allowed_where_the_reference_allows_it():
 
 def test_traced_max_lr_is_not_checked_but_concrete_is():
     # Validation applies to concrete values only; a tracer passes through.
-    jax.jit(lambda peak: ONECYCLE(peak, 10)(3))(jnp.float32(0.1))
+    traced = jax.jit(lambda peak: ONECYCLE(peak, 10)(3))(jnp.float32(0.1))
+    np.testing.assert_allclose(traced, ONECYCLE(0.1, 10)(3), rtol=1e-6)
     with pytest.raises(ValueError, match="`max_lr`"):
         ONECYCLE(jnp.float32(-1.0), 10)
 
