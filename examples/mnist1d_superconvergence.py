@@ -46,6 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--e-base", type=int, help="override the size's full budget (epochs)")
     parser.add_argument("--select-seeds", type=int, help="override the size's selection seeds")
     parser.add_argument("--wd-grid", help="override the size's weight decays (comma-separated)")
+    parser.add_argument("--chunk", type=int, help="override the runs per compiled call")
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)
 
@@ -77,6 +78,8 @@ def check_args(args) -> tuple[float, ...] | None:
         refuse(f"--n-train must be a positive integer; got {args.n_train}")
     if args.e_base is not None and args.e_base < 1:
         refuse(f"--e-base must be a positive integer; got {args.e_base}")
+    if args.chunk is not None and args.chunk < 1:
+        refuse(f"--chunk must be a positive integer; got {args.chunk}")
     if args.select_seeds is not None and args.select_seeds < 1:
         refuse(f"--select-seeds must be a positive integer; got {args.select_seeds}")
     if args.wd_grid is not None:
@@ -126,6 +129,7 @@ def main(argv=None) -> None:
             ("n_train", args.n_train),
             ("e_base", args.e_base),
             ("select_seeds", args.select_seeds),
+            ("chunk", args.chunk),
         )
         if v
     }

@@ -307,16 +307,19 @@ def train(args: argparse.Namespace) -> None:
 
     def checkpoint_args(params, opt_state, save: bool):
         item = ocp.args.StandardSave if save else ocp.args.StandardRestore
+        # Arrays go to Orbax's array store; the settings a state dict is checked against on
+        # load (strings, None) and the scheduler's small state dict go to its JSON item.
+        sgd = opt.state_dict() if save else {}
+        meta = {"sgd_settings": sgd.pop("settings", None), "scheduler": scheduler.state_dict()}
         return ocp.args.Composite(
             optax=item({"params": params, "opt_state": opt_state}),
-            brainstate=item(
-                {
-                    "weights": weight_tree(),
-                    "sgd": opt.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                }
-            ),
+            brainstate=item({"weights": weight_tree(), "sgd": sgd or opt_arrays()}),
+            meta=ocp.args.JsonSave(meta) if save else ocp.args.JsonRestore(),
         )
+
+    def opt_arrays():
+        """The array part of the optimizer's state dict: the structure a restore fills in."""
+        return {k: v for k, v in opt.state_dict().items() if k != "settings"}
 
     start = 0
     if args.resume:
@@ -338,8 +341,8 @@ def train(args: argparse.Namespace) -> None:
         saved = restored.brainstate
         for key, state in weights.items():
             state.value = saved["weights"][".".join(map(str, key))]
-        opt.load_state_dict(saved["sgd"])
-        scheduler.load_state_dict(saved["scheduler"])
+        opt.load_state_dict({**saved["sgd"], "settings": restored.meta["sgd_settings"]})
+        scheduler.load_state_dict(restored.meta["scheduler"])
         log(f"resumed from the checkpoint of step {start} in {args.ckpt_dir}")
     else:
         params = jax.jit(init_params, out_shardings=param_sh)(jax.random.key(0))

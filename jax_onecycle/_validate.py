@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NoReturn, get_args
 
 import jax
@@ -257,3 +257,22 @@ def schedule(fn: str, name: str, value: Any) -> Any:
     if not callable(value):
         fail(fn, name, "a schedule `count -> value` (a callable)", value, TypeError)
     return value
+
+
+def keywords(
+    owner: str, defaults: Mapping[str, Any], given: Mapping[str, Any] | None, extra: Mapping
+) -> dict[str, Any]:
+    """``defaults`` overridden by the entries of ``given`` it names, then by ``extra``.
+
+    ``given`` is an entry point's ``locals()`` (its other names are not read); a key of
+    ``extra`` that ``defaults`` does not name is a ``TypeError`` naming ``owner``.
+
+    Examples:
+      >>> keywords("f", {"a": 1, "b": 2}, {"a": 3, "fn": "f"}, {"b": 4})
+      {'a': 3, 'b': 4}
+    """
+    unknown = sorted(set(extra) - set(defaults))
+    if unknown:
+        raise TypeError(f"{owner}: unknown keywords {unknown}")
+    named = {k: v for k, v in (given or {}).items() if k in defaults}
+    return {**defaults, **named, **extra}

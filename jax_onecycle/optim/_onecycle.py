@@ -164,9 +164,6 @@ def onecycle_sgd(
     Returns:
       An ``optax.GradientTransformation`` whose state has ``hyperparams``.
 
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
-
     Examples:
       >>> import jax.numpy as jnp
       >>> opt = onecycle_sgd(0.1, total_steps=100, convention="torch")
@@ -246,9 +243,6 @@ def onecycle_adamw(
 
     Returns:
       An ``optax.GradientTransformation`` whose state has ``hyperparams``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> import jax.numpy as jnp

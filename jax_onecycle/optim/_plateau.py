@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from typing import Any, NamedTuple, cast
 
 import jax
@@ -39,39 +40,46 @@ class PlateauState(NamedTuple):
     last_epoch: jax.Array  # int32: number of metrics seen
 
 
+PLATEAU_DEFAULTS: dict[str, Any] = {  # PyTorch's defaults
+    "mode": "min",
+    "factor": 0.1,
+    "patience": 10,
+    "threshold": 1e-4,
+    "threshold_mode": "rel",
+    "cooldown": 0,
+    "min_lr": 0.0,
+    "eps": 1e-8,
+}
+
+
 def check_args(
-    fn: str,
-    lr: Any,
-    *,
-    mode: Any = "min",
-    factor: Any = 0.1,
-    patience: Any = 10,
-    threshold: Any = 1e-4,
-    threshold_mode: Any = "rel",
-    cooldown: Any = 0,
-    min_lr: Any = 0.0,
-    eps: Any = 1e-8,
+    fn: str, lr: Any, given: Mapping[str, Any] | None = None, /, **keywords: Any
 ) -> tuple[Any, dict[str, Any]]:
     """Validate ReduceLROnPlateau's arguments; return ``lr`` and the keywords of `update`.
+
+    The keywords (those of `PLATEAU_DEFAULTS`) come from ``given`` (an entry point's
+    ``locals()``: only these keywords are read) and ``keywords``; one given neither way takes
+    PyTorch's default.
 
     ``factor`` must lie in (0, 1): PyTorch refuses ``factor >= 1`` and lets 0 or a
     negative factor drop the rate straight to ``min_lr``; we refuse those too, and a
     factor that float32 rounds to 0. ``threshold`` must be finite and >= 0 (a negative one
     would count worse as better). ``lr`` and ``min_lr`` must be representable in float32.
     """
+    k = _validate.keywords("check_args", PLATEAU_DEFAULTS, given, keywords)
     lr = _validate.learning_rate(fn, "lr", lr)
-    factor = _validate.fraction(fn, "factor", factor)
+    factor = _validate.fraction(fn, "factor", k["factor"])
     if np.float32(factor) == 0.0:
         _validate.fail(fn, "factor", "in (0, 1) and > 0 in float32 (at least 1.4e-45)", factor)
     hyper = dict(
-        mode=_validate.choice(fn, "mode", mode, MODES),
+        mode=_validate.choice(fn, "mode", k["mode"], MODES),
         factor=factor,
-        patience=_validate.step_count(fn, "patience", patience, minimum=0),
-        threshold=_validate.non_negative(fn, "threshold", threshold),
-        threshold_mode=_validate.choice(fn, "threshold_mode", threshold_mode, THRESHOLD_MODES),
-        cooldown=_validate.step_count(fn, "cooldown", cooldown, minimum=0),
-        min_lr=_validate.learning_rate(fn, "min_lr", min_lr),
-        eps=_validate.non_negative(fn, "eps", eps),
+        patience=_validate.step_count(fn, "patience", k["patience"], minimum=0),
+        threshold=_validate.non_negative(fn, "threshold", k["threshold"]),
+        threshold_mode=_validate.choice(fn, "threshold_mode", k["threshold_mode"], THRESHOLD_MODES),
+        cooldown=_validate.step_count(fn, "cooldown", k["cooldown"], minimum=0),
+        min_lr=_validate.learning_rate(fn, "min_lr", k["min_lr"]),
+        eps=_validate.non_negative(fn, "eps", k["eps"]),
     )
     return lr, hyper
 
@@ -236,18 +244,7 @@ def reduce_lr_on_plateau(
     fn = "reduce_lr_on_plateau"
     _validate.real(fn, "lr", lr)
     _validate.real(fn, "min_lr", min_lr)
-    lr, hyper = check_args(
-        fn,
-        lr,
-        mode=mode,
-        factor=factor,
-        patience=patience,
-        threshold=threshold,
-        threshold_mode=threshold_mode,
-        cooldown=cooldown,
-        min_lr=min_lr,
-        eps=eps,
-    )
+    lr, hyper = check_args(fn, lr, locals())
     size = _validate.step_count(fn, "accumulation_size", accumulation_size)
     start = float(lr)
 

@@ -1,5 +1,7 @@
 """Pure schedules ``count -> value``: the one-cycle curves and the family they are chosen from.
 
+Each public function returns such a schedule, an ``optax.Schedule``.
+
 Rooms, by whose curve they reproduce:
 
 - `_engine`: the curve engine every schedule is built on (segments over

@@ -236,19 +236,13 @@ def multiplicative_schedule(
     ``epoch = count // steps_per_epoch``. Multiplied in PyTorch's order (``lr = lr *
     lr_lambda(i)``), by a ``lax.fori_loop`` bounded by the epoch: it is jittable and
     vmappable for a traced count, and costs ``epoch`` evaluations of ``lr_lambda`` per call.
-    ``lr_lambda`` must be traceable by JAX. Its ``.spec`` is None.
+    ``lr_lambda`` is taken and checked as by `lambda_schedule`, finite at epoch 1 (the first
+    it multiplies in); the schedule's ``.spec`` is None too.
 
     Args:
       base_lr: the learning rate at epoch 0 (scalar or array, possibly traced).
-      lr_lambda: ``epoch -> factor``, one real number, written with ``jnp``.
+      lr_lambda: ``epoch -> factor``, as for `lambda_schedule`.
       steps_per_epoch: optimizer steps per epoch.
-
-    Returns:
-      An ``optax.Schedule`` (``.spec`` None).
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, a ``lr_lambda`` that is not
-        callable, cannot be traced, returns no real scalar, or is not finite at epoch 1.
 
     Examples:
       >>> sched = multiplicative_schedule(1.0, lambda epoch: 1.0 / (epoch + 1))

@@ -198,12 +198,6 @@ def deepspeed_onecycle_schedule(
       decay_step_size: steps per decay interval after the cycle (0: no decay).
       decay_lr_rate: decay rate after the cycle.
 
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
-
     Examples:
       >>> sched = deepspeed_onecycle_schedule(0.01, 0.1, cycle_first_step_size=4)
       >>> [round(float(sched(k)), 4) for k in (0, 2, 4, 6, 8, 20)]
@@ -242,12 +236,6 @@ def deepspeed_onecycle_momentum_schedule(
       cycle_min_mom: momentum at the learning rate's peak (<= ``cycle_max_mom``).
       cycle_max_mom: momentum at the cycle's ends.
       decay_mom_rate: momentum change rate after the cycle.
-
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> sched = deepspeed_onecycle_momentum_schedule(cycle_first_step_size=4)

@@ -81,12 +81,6 @@ def linear_schedule_with_warmup(
       num_warmup_steps: steps of warmup (>= 0, <= num_training_steps).
       num_training_steps: step at which the rate reaches 0.
 
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
-
     Examples:
       >>> sched = linear_schedule_with_warmup(1.0, 2, 6)
       >>> [float(sched(k)) for k in range(8)]
@@ -128,12 +122,6 @@ def cosine_schedule_with_warmup(
       num_training_steps: end of the decay.
       num_cycles: cosine periods in the decay (0.5: from base_lr down to 0).
 
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
-
     Examples:
       >>> sched = cosine_schedule_with_warmup(1.0, 1, 5)
       >>> [round(float(sched(k)), 3) for k in range(7)]
@@ -160,12 +148,6 @@ def constant_schedule_with_warmup(base_lr: ArrayLike, num_warmup_steps: int) -> 
     Args:
       base_lr: learning rate after warmup (scalar or array, possibly traced).
       num_warmup_steps: steps of warmup (>= 0).
-
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> sched = constant_schedule_with_warmup(1.0, 4)
@@ -211,12 +193,6 @@ def wsd_schedule(
       decay_type: shape of the decay.
       warmup_type: shape of the warmup.
       num_cycles: cosine periods in a cosine decay (0.5: one half cosine).
-
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> sched = wsd_schedule(1.0, 2, 2, 2, min_lr_ratio=0.1, decay_type="linear")

@@ -294,9 +294,6 @@ def get_schedule(
       num_training_steps: total steps (required by the names that decay to an end).
       scheduler_specific_kwargs: the name's own keywords (``lr_scheduler_kwargs``).
 
-    Returns:
-      An ``optax.Schedule``.
-
     Raises:
       ValueError, TypeError: for an unknown name (the known ones are listed), an unknown or
         missing keyword, or a value out of range, naming it. ``reduce_lr_on_plateau`` is

@@ -120,11 +120,7 @@ def resolve_cycle(
       >>> s.total_steps, s.three_phase, s.pct_final
       (10, True, 0.85)
     """
-    unknown = sorted(set(keywords) - set(CYCLE_DEFAULTS))
-    if unknown:
-        raise TypeError(f"resolve_cycle: unknown cycle keywords {unknown}")
-    given = {k: v for k, v in (given or {}).items() if k in CYCLE_DEFAULTS}
-    k = {**CYCLE_DEFAULTS, **given, **keywords}
+    k = _validate.keywords("resolve_cycle", CYCLE_DEFAULTS, given, keywords)
     convention, pct_start, pct_final = k["convention"], k["pct_start"], k["pct_final"]
     convention = _validate.choice(fn, "convention", convention, _validate.CONVENTIONS)
     total = _validate.total_steps(fn, k["total_steps"], k["epochs"], k["steps_per_epoch"])
@@ -327,9 +323,6 @@ def onecycle_schedule(
     Returns:
       An ``optax.Schedule`` mapping a step count to a learning rate.
 
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
-
     Examples:
       >>> import jax.numpy as jnp
       >>> sched = onecycle_schedule(0.1, total_steps=10, pct_start=0.25, convention="torch")
@@ -376,9 +369,6 @@ def onecycle_momentum_schedule(
 
     Returns:
       An ``optax.Schedule`` mapping a step count to a momentum coefficient.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> sched = onecycle_momentum_schedule(total_steps=10, convention="torch")

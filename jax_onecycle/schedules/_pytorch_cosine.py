@@ -42,12 +42,6 @@ def cosine_annealing_schedule(
       eta_min: learning rate at ``t_max``.
       steps_per_epoch: optimizer steps per epoch.
 
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
-
     Examples:
       >>> sched = cosine_annealing_schedule(1.0, t_max=2)
       >>> [round(float(sched(e)), 3) for e in range(6)]
@@ -70,10 +64,7 @@ def cosine_annealing_curve(
     ``CosineAnnealingLR``) or goes on periodically as PyTorch's does (``hold=False``).
     """
     base_lr, eta_min = engine.rate_array(base_lr), engine.rate_array(eta_min)
-    half = build(
-        [Segment(switch=0, origin=0.0, length=float(t_max), start=base_lr, end=eta_min, shape=cos)],
-        last_step=t_max,
-    )
+    half = build([engine.span(0, float(t_max), base_lr, eta_min, cos)], last_step=t_max)
     if hold:
         return lambda count: half(engine.epoch_of(count, steps_per_epoch))
 
@@ -120,12 +111,6 @@ def cosine_warm_restarts_schedule(
       eta_min: learning rate at the end of each cycle.
       steps_per_epoch: optimizer steps per epoch.
 
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
-
     Examples:
       >>> sched = cosine_warm_restarts_schedule(1.0, t_0=1, t_mult=2, steps_per_epoch=2)
       >>> [round(float(sched(b)), 3) for b in range(8)]
@@ -151,10 +136,7 @@ def warm_restarts_curve(
     first = t0 * steps_per_epoch  # steps in the first cycle
     if mult > 1:
         return build(_restart_segments(lr, low, first, mult), last_step=None)
-    cycle = build(
-        [Segment(switch=0, origin=0.0, length=float(first), start=lr, end=low, shape=cos)],
-        last_step=None,
-    )
+    cycle = build([engine.span(0, float(first), lr, low, cos)], last_step=None)
     if first > _validate.INT32_MAX:  # one cycle covers every int32 step
         return cycle
 

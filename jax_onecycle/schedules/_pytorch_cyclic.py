@@ -147,12 +147,6 @@ def cyclic_schedule(
       scale_fn: custom amplitude scaling (overrides ``mode``), built from ``jnp`` operations.
       scale_mode: ``"cycle"`` or ``"iterations"``: what ``scale_fn`` is given.
 
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
-
     Examples:
       >>> sched = cyclic_schedule(0.0, 1.0, step_size_up=2, mode="triangular2")
       >>> [float(sched(k)) for k in range(9)]
@@ -195,12 +189,6 @@ def cyclic_momentum_schedule(
       gamma: ``exp_range``'s decay per batch.
       scale_fn: custom amplitude scaling (overrides ``mode``).
       scale_mode: ``"cycle"`` or ``"iterations"``.
-
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> sched = cyclic_momentum_schedule(0.8, 0.9, step_size_up=2)

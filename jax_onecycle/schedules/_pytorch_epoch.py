@@ -58,12 +58,6 @@ def step_schedule(
       gamma: decay factor, in (0, 1] (PyTorch accepts any; > 1 overflows, <= 0 kills the rate).
       steps_per_epoch: optimizer steps per epoch.
 
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
-
     Examples:
       >>> sched = step_schedule(0.1, step_size=2, gamma=0.5)
       >>> [round(float(sched(e)), 4) for e in range(6)]
@@ -102,9 +96,6 @@ def multistep_schedule(
 
     Returns:
       An ``optax.Schedule`` (one constant segment per distinct milestone, over the epochs).
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> sched = multistep_schedule(1.0, [1, 3, 3], gamma=0.5, steps_per_epoch=2)
@@ -145,12 +136,6 @@ def exponential_schedule(
       gamma: decay per epoch, in (0, 1] (PyTorch accepts any; > 1 overflows).
       steps_per_epoch: optimizer steps per epoch.
 
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
-
     Examples:
       >>> sched = exponential_schedule(1.0, 0.5, steps_per_epoch=2)
       >>> [float(sched(b)) for b in range(6)]
@@ -169,18 +154,16 @@ def check_polynomial(fn: str, total_iters: Any, power: Any) -> tuple[int, float]
     )
 
 
+def _ramp(start: Any, end: Any, total: int, shape: Any, steps_per_epoch: int) -> optax.Schedule:
+    """A ramp from ``start`` to ``end`` in ``total`` epochs, then held (PolynomialLR, LinearLR)."""
+    ramp = engine.span(0, float(total), start, end, shape)
+    return engine.per_epoch(build([ramp], last_step=total), steps_per_epoch)
+
+
 def polynomial_curve(lr: Any, total: int, p: float, steps_per_epoch: int) -> optax.Schedule:
     """`polynomial_schedule` from checked values."""
     lr = engine.rate_array(lr)
-    seg = engine.Segment(
-        switch=0,
-        origin=0.0,
-        length=float(total),
-        start=lr,
-        end=jnp.zeros_like(lr),
-        shape=engine.power(p),
-    )
-    return engine.per_epoch(engine.build([seg], last_step=total), steps_per_epoch)
+    return _ramp(lr, jnp.zeros_like(lr), total, engine.power(p), steps_per_epoch)
 
 
 @recorded("polynomial_schedule")
@@ -197,12 +180,6 @@ def polynomial_schedule(
       total_iters: epochs of the decay (``T``).
       power: exponent of the decay (>= 0).
       steps_per_epoch: optimizer steps per epoch.
-
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> sched = polynomial_schedule(1.0, total_iters=4, power=2.0)
@@ -231,15 +208,7 @@ def linear_factor_curve(
 ) -> optax.Schedule:
     """`linear_lr_schedule` from checked values."""
     lr = engine.rate_array(lr)
-    seg = engine.Segment(
-        switch=0,
-        origin=0.0,
-        length=float(total),
-        start=lr * start,
-        end=lr * end,
-        shape=engine.linear,
-    )
-    return engine.per_epoch(engine.build([seg], last_step=total), steps_per_epoch)
+    return _ramp(lr * start, lr * end, total, engine.linear, steps_per_epoch)
 
 
 @recorded("linear_lr_schedule")
@@ -262,12 +231,6 @@ def linear_lr_schedule(
       end_factor: factor from epoch ``total_iters`` on, in [0, 1].
       total_iters: epochs of the ramp (>= 1).
       steps_per_epoch: optimizer steps per epoch.
-
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> sched = linear_lr_schedule(1.0, start_factor=0.25, total_iters=3)
@@ -310,12 +273,6 @@ def constant_lr_schedule(
       factor: multiplier before that, in [0, 1].
       total_iters: epochs at the reduced rate (>= 1).
       steps_per_epoch: optimizer steps per epoch.
-
-    Returns:
-      An ``optax.Schedule``.
-
-    Raises:
-      ValueError, TypeError: for an argument out of range, naming it and its value.
 
     Examples:
       >>> sched = constant_lr_schedule(1.0, factor=0.5, total_iters=2)

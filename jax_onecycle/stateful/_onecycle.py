@@ -114,12 +114,7 @@ class OneCycleLR(ScheduleFacade):
     ):
         fn = "OneCycleLR"
         self.max_lrs = as_list(fn, "max_lr", max_lr)
-        settings = resolve_cycle(
-            fn, total_steps=total_steps, epochs=epochs, steps_per_epoch=steps_per_epoch,
-            pct_start=pct_start, anneal_strategy=anneal_strategy, div_factor=div_factor,
-            final_div_factor=final_div_factor, three_phase=three_phase, pct_final=pct_final,
-            convention=convention,
-        )  # fmt: skip
+        settings = resolve_cycle(fn, locals(), horizon_changes=())  # changes: checked below
         momentum = resolve_momentum(fn, cycle_momentum, base_momentum, max_momentum)
         cycle_momentum, low, high = momentum.cycle, momentum.base, momentum.high
         changes = check_horizon_changes(fn, horizon_changes, settings.total_steps)

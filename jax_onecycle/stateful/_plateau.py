@@ -37,17 +37,13 @@ class ReduceLROnPlateau(LRScheduler):
     so it refuses to be called as one: use `reduce_lr_on_plateau` in an optax chain, or
     ``SGD(lr=ReduceLROnPlateau(...))``.
 
+    The keywords ``mode`` to ``eps`` are those of `reduce_lr_on_plateau`, with its meanings,
+    defaults and checks; a decision is one ``step(metric)`` (an epoch).
+
     Args:
       lr: initial learning rate, or a list (one per parameter group); braintools' spelling
         ``base_lr=`` is taken too.
-      mode: ``"min"`` (the metric should fall) or ``"max"``.
-      factor: multiplier of a cut, in (0, 1).
-      patience: bad epochs tolerated before a cut.
-      threshold: least change that counts as an improvement.
-      threshold_mode: ``"rel"`` or ``"abs"``.
-      cooldown: epochs after a cut during which bad epochs are not counted.
       min_lr: lowest learning rate (a float or one per group).
-      eps: a cut smaller than this is skipped.
       base_lr: braintools' name of ``lr`` (give one of the two).
 
     Examples:
@@ -93,18 +89,7 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(
                 f"{fn}: `min_lr` must be a float or one per group ({len(lrs)}), got {min_lr!r}."
             )
-        _, self._hyper = _plateau.check_args(
-            fn,
-            lrs,
-            mode=mode,
-            factor=factor,
-            patience=patience,
-            threshold=threshold,
-            threshold_mode=threshold_mode,
-            cooldown=cooldown,
-            min_lr=min_lrs,
-            eps=eps,
-        )
+        _, self._hyper = _plateau.check_args(fn, lrs, locals(), min_lr=min_lrs)
         self._hyper["min_lr"] = jnp.asarray(min_lrs, jnp.float32)
         super().__init__(len(lrs))
         self.base_lrs = lrs
