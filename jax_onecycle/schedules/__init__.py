@@ -1,6 +1,7 @@
 """Pure schedules ``count -> value``: the one-cycle curves and the family they are chosen from.
 
-Each public function returns such a schedule, an ``optax.Schedule``.
+Each public function returns such a schedule, an ``optax.Schedule`` (`from_deepspeed_config`:
+a `DeepSpeedSchedules` of them).
 
 Rooms, by whose curve they reproduce:
 
