@@ -1,8 +1,10 @@
-"""The brainstate side: schedulers with braintools' surface and the compiled `SGD`.
+"""The brainstate side: schedulers with braintools' surface and the compiled optimizers.
 
-The only part of the package that imports brainstate (importing it sets JAX's
-``jax_enable_x64`` flag as brainstate does; see the docs). ``jax_onecycle`` imports this
-subpackage the first time one of its names is used.
+The only part of the package that imports brainstate; ``jax_onecycle`` imports this
+subpackage the first time one of its names is used. brainstate's own first import runs
+``brainstate.environ.set(precision=32)``, which sets ``jax_enable_x64`` to False; to keep
+float64, call ``brainstate.environ.set(precision=64)`` after it (docs/api.md, "Importing:
+brainstate and 64-bit mode").
 
 - `_scheduler`: `LRScheduler` and the facade machinery every scheduler below stands on;
 - `_onecycle`: `OneCycleLR`; `_epoch`: StepLR to ConstantLR; `_cyclic`: `CyclicLR`;
