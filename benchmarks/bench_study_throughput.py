@@ -130,7 +130,7 @@ def main(argv=None) -> None:
 
         def repeat(a, b):  # 50 dots in a loop, each depending on the last (no hoisting)
             def body(i, c):
-                return c + jnp.matmul(a * c, b)[0, 0, 0] * 1e-30
+                return c + jnp.matmul(a, b * c).sum() * 1e-30  # b is small: c costs nothing
 
             return jax.lax.fori_loop(0, 50, body, jnp.float32(1.0))
 

@@ -12,9 +12,10 @@ run, kept in ``docs/img/digits_plot_data.npz`` (``--demo DIR`` copies it from th
 Each reference library (torch, braintools, fastai, DeepSpeed, transformers) is drawn
 dotted over our curve when it is importable, and skipped otherwise; the figures say which.
 The PNGs are written at 80 dpi so that they can be committed. Nothing in ``docs/img/`` is
-drawn by hand: re-run this script after changing a schedule. The ``mnist1d_*`` figures are
-the study's own, drawn by ``examples/mnist1d_superconvergence.py`` and
-``examples/mnist1d_batch_scaling.py`` (``docs/results.md`` gives the commands).
+drawn by hand: re-run this script after changing a schedule. The study's figures
+(``study_*``) are drawn by ``docs/make_study_results.py`` from the committed JSON of its runs,
+``mnist1d_batch_scaling.png`` by ``examples/mnist1d_batch_scaling.py``, the composition
+gallery by ``docs/make_compose_plot.py`` (``docs/results.md`` gives the commands).
 """
 
 from __future__ import annotations

@@ -164,8 +164,8 @@ def main(argv=None) -> None:
         f"{len(size.wd_grid)} weight decays, {size.select_seeds} selection seed(s), "
         f"{size.final_seeds} fresh seeds, range test {size.range_runs} runs"
         + (
-            " (the default size: one weight decay, one selection seed, 5 fresh seeds, "
-            "where --full has 2, 3 and 10)"
+            " (the default size: 4,000 training samples, one weight decay, one selection "
+            "seed, 5 fresh seeds, where --full has 8,000, 2, 3 and 10)"
             if name == "default"
             else ""
         )

@@ -179,8 +179,8 @@ def _errorbars(ax, payload: dict, x_of) -> None:
 
 
 def _ylim(ax, payload: dict) -> None:
-    best = max(r["test_acc_mean"] for r in payload["rows"])
-    ax.set_ylim(max(0.0, best - 0.25), min(1.0, best + 0.02))
+    means = [r["test_acc_mean"] for r in payload["rows"]]
+    ax.set_ylim(max(0.0, min(means) - 0.03), min(1.0, max(means) + 0.02))
 
 
 def plot_budgets(payload: dict, ax) -> None:

@@ -102,10 +102,11 @@ def make_trainer(
     """``run(seeds, lrs, wds, policy, data, with_test)``, compiled once per budget.
 
     ``seeds``, ``lrs``, ``wds`` are ``[runs]``; ``policy`` is one index into ``POLICIES``
-    for all of them. ``history`` is ``[runs, epochs, 2]``: mean training loss and
-    validation accuracy after each epoch; ``test_acc`` is ``[runs]``, the test accuracy
-    after the last epoch (NaN when ``with_test`` is false: selection runs skip the test
-    set). ``data`` is ``(x_train, y_train, x_val, y_val, x_test, y_test)``.
+    for all of them. ``history`` is ``[runs, epochs, 2]``: mean training loss of each epoch
+    and the validation accuracy after the last (NaN after the others); ``test_acc`` is
+    ``[runs]``, the test accuracy after the last epoch (NaN when ``with_test`` is false:
+    selection runs skip the test set).
+    ``data`` is ``(x_train, y_train, x_val, y_val, x_test, y_test)``.
     """
     steps_per_epoch = n_train // batch
     sf = POLICIES.index("schedule_free")
@@ -160,16 +161,20 @@ def make_trainer(
 
             return jax.lax.cond(policy == sf, averaged, lambda: (params, stats))
 
-        def epoch(carry, key):
+        def epoch(carry, inputs):
+            key, last = inputs
             key_perm, key_aug = jax.random.split(key)
             order = jax.random.permutation(key_perm, n_train)[: steps_per_epoch * batch]
             keys = jax.random.split(key_aug, steps_per_epoch)
             carry, losses = jax.lax.scan(step, carry, (order.reshape(-1, batch), keys))
-            acc = accuracy(*evaluated(carry), x_va, y_va)
+            acc = jax.lax.cond(  # validation after the last epoch only: selection reads it
+                last, lambda: accuracy(*evaluated(carry), x_va, y_va), lambda: jnp.float32(jnp.nan)
+            )
             return carry, jnp.stack([jnp.mean(losses), acc])
 
         carry = (params, stats, tuple(tx.init(params) for tx in txs))
-        carry, history = jax.lax.scan(epoch, carry, jax.random.split(key_data, epochs))
+        lasts = jnp.arange(epochs) == epochs - 1
+        carry, history = jax.lax.scan(epoch, carry, (jax.random.split(key_data, epochs), lasts))
         test = jax.lax.cond(
             with_test,
             lambda: accuracy(*evaluated(carry), x_te, y_te),
