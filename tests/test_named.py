@@ -272,3 +272,59 @@ def test_adam_keeps_bf16_moments_with_float32_hyperparameters_and_compiles_once(
     assert buffers and all(x.dtype == jnp.bfloat16 for x in buffers)
     assert all(v.dtype == jnp.float32 for v in jo.hyperparams(opt).values())
     assert float(jo.hyperparams(opt)["learning_rate"]) == pytest.approx(0.025)
+
+
+# --- weight-decay masks (issue 19 item 7) ------------------------------------------------
+
+
+def _masked_run(make_opt, reference_tx, mask):
+    """Three updates through ``make_opt(mask)`` and through the plain optax chain, bitwise."""
+    import brainstate
+
+    weights = {"kernel": jnp.full((3, 2), 0.5), "bias": jnp.full((2,), 0.5)}
+    states = {k: brainstate.ParamState(v) for k, v in weights.items()}
+    opt = make_opt(mask)
+    opt.register_trainable_weights(states)
+    params, opt_state = dict(weights), reference_tx.init(weights)
+    for i in range(3):
+        grads = {k: jnp.full_like(v, 0.1 * (i + 1)) for k, v in weights.items()}
+        opt.update(grads)
+        updates, opt_state = reference_tx.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+    return {k: s.value for k, s in states.items()}, params
+
+
+@pytest.mark.parametrize("as_callable", [False, True])
+def test_sgd_mask_leaves_the_unmasked_weights_undecayed_as_plain_optax_does(as_callable):
+    tree = {"kernel": True, "bias": False}
+    mask = (lambda p: {k: k == "kernel" for k in p}) if as_callable else tree
+    ref = optax.chain(
+        optax.add_decayed_weights(0.5, tree),
+        optax.trace(decay=0.9),
+        optax.scale_by_learning_rate(0.1),
+    )
+    ours, theirs = _masked_run(
+        lambda m: jo.SGD(0.1, momentum=0.9, weight_decay=0.5, mask=m), ref, mask
+    )
+    for k in ours:
+        np.testing.assert_array_equal(ours[k], theirs[k])
+    assert not np.array_equal(ours["kernel"], ours["bias"][None].repeat(3, 0))
+
+
+def test_adamw_mask_matches_optax_adamw_with_the_same_mask():
+    tree = {"kernel": True, "bias": False}
+    ref = optax.adamw(0.1, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.5, mask=tree)
+    ours, theirs = _masked_run(lambda m: jo.AdamW(0.1, weight_decay=0.5, mask=m), ref, tree)
+    for k in ours:  # optax.adamw rounds `1 - b1` from float64, ours from a float32 b1
+        np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-4)
+    assert not np.allclose(ours["kernel"], ours["bias"][None].repeat(3, 0), rtol=1e-3)
+    # the bias, masked out, moved exactly as without any decay
+    nodecay, _ = _masked_run(lambda m: jo.AdamW(0.1, weight_decay=0.0), optax.adam(0.1), None)
+    np.testing.assert_array_equal(ours["bias"], nodecay["bias"])
+
+
+def test_a_mask_that_is_not_bools_or_has_no_decay_to_choose_is_refused():
+    with pytest.raises(TypeError, match="SGD: `mask` must be None, a pytree of bools"):
+        jo.SGD(0.1, weight_decay=0.1, mask={"kernel": 1})
+    with pytest.raises(ValueError, match="Adam: `mask` chooses what `weight_decay` applies to"):
+        jo.Adam(0.1, mask={"kernel": True})

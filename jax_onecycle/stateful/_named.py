@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import jax
+import numpy as np
 import optax
 
 from .. import _validate
@@ -28,6 +30,31 @@ def _number_or_schedule(fn: str, name: str, value: Any, check: Callable) -> Any:
     return check(fn, name, value)
 
 
+def _mask(fn: str, mask: Any, decay: Any) -> dict[str, Any]:
+    """``mask`` as a static keyword of the chain (none when None), as ``optax.adamw`` takes it.
+
+    A pytree of bools shaped like the registered weights, or a callable ``weights -> that
+    pytree`` (with several groups it is called on each group's weights: pass a callable).
+    """
+    if mask is None:
+        return {}
+    if not callable(decay) and decay == 0.0:
+        raise ValueError(f"{fn}: `mask` chooses what `weight_decay` applies to; it is 0.0 here.")
+    if not callable(mask):
+        leaves = jax.tree.leaves(mask)
+        if not leaves or not all(isinstance(x, bool | np.bool_) for x in leaves):
+            _validate.fail(
+                fn,
+                "mask",
+                "None, a pytree of bools or a callable weights -> bools",
+                mask,
+                TypeError,
+            )
+        tree = mask  # the chain is first built on no weights, before any are registered
+        return {"mask": lambda params: tree if jax.tree.leaves(params) else params}
+    return {"mask": mask}
+
+
 def _betas(fn: str, betas: Any) -> tuple[float, float]:
     if not isinstance(betas, tuple | list) or len(betas) != 2:
         _validate.fail(fn, "betas", "a pair (b1, b2) of floats in [0, 1)", betas, TypeError)
@@ -37,11 +64,11 @@ def _betas(fn: str, betas: Any) -> tuple[float, float]:
 
 
 def adam_chain(
-    learning_rate: Any, b1: Any, b2: Any, eps: Any, weight_decay: Any = None
+    learning_rate: Any, b1: Any, b2: Any, eps: Any, weight_decay: Any = None, mask: Any = None
 ) -> optax.GradientTransformation:
     """PyTorch's Adam: L2 ``weight_decay`` added to the gradient, then Adam's moments."""
     return optax.chain(
-        *([optax.add_decayed_weights(weight_decay)] if weight_decay is not None else []),
+        *([optax.add_decayed_weights(weight_decay, mask)] if weight_decay is not None else []),
         optax.adam(learning_rate, b1=b1, b2=b2, eps=eps),
     )
 
@@ -65,6 +92,10 @@ class SGD(Optimizer):
       nesterov: Nesterov momentum (needs ``momentum > 0``).
       weight_decay: L2 penalty added to the gradient: a float >= 0 or a schedule.
       grad_clip_norm: clip gradients to this global norm (over every group) first.
+      mask: which weights ``weight_decay`` applies to, as ``optax.adamw``'s ``mask``: None
+        (all), a pytree of bools shaped like the registered weights, or a callable
+        ``weights -> bools`` (with several groups, called on each group's weights), e.g. to
+        leave biases and norm scales undecayed.
 
     Examples:
       >>> import brainstate, jax.numpy as jnp
@@ -90,6 +121,7 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float | Callable[[Any], Any] = 0.0,
         grad_clip_norm: float | None = None,
+        mask: Any = None,
     ):
         fn = "SGD"
         momentum = _number_or_schedule(fn, "momentum", momentum, _validate.momentum)
@@ -102,6 +134,7 @@ class SGD(Optimizer):
         super().__init__(
             fn, sgd_chain, lr, "momentum", momentum, grad_clip_norm,
             weight_decay=None if decay == 0.0 else decay, nesterov=nesterov,
+            **_mask(fn, mask, decay),
         )  # fmt: skip
 
     @property
@@ -131,6 +164,7 @@ class Adam(Optimizer):
       eps: added to the denominator (> 0).
       weight_decay: L2 penalty added to the gradient: a float >= 0 or a schedule.
       grad_clip_norm: clip gradients to this global norm (over every group) first.
+      mask: which weights ``weight_decay`` applies to (see `SGD`).
 
     Examples:
       >>> import brainstate, jax.numpy as jnp
@@ -151,13 +185,14 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float | Callable[[Any], Any] = 0.0,
         grad_clip_norm: float | None = None,
+        mask: Any = None,
     ):
         fn = "Adam"
         b1, b2, eps, decay = _adam(fn, betas, eps, weight_decay)
         self.betas, self.eps, self.weight_decay = (b1, b2), eps, decay
         super().__init__(
             fn, adam_chain, lr, "b1", b1, grad_clip_norm,
-            b2=b2, eps=eps, weight_decay=None if decay == 0.0 else decay,
+            b2=b2, eps=eps, weight_decay=None if decay == 0.0 else decay, **_mask(fn, mask, decay),
         )  # fmt: skip
 
 
@@ -172,6 +207,7 @@ class AdamW(Optimizer):
       eps: added to the denominator (> 0).
       weight_decay: decoupled weight decay: a float >= 0 or a schedule.
       grad_clip_norm: clip gradients to this global norm (over every group) first.
+      mask: which weights ``weight_decay`` applies to (see `SGD`).
 
     Examples:
       >>> import brainstate, jax.numpy as jnp
@@ -192,10 +228,12 @@ class AdamW(Optimizer):
         eps: float = 1e-8,
         weight_decay: float | Callable[[Any], Any] = 0.01,
         grad_clip_norm: float | None = None,
+        mask: Any = None,
     ):
         fn = "AdamW"
         b1, b2, eps, decay = _adam(fn, betas, eps, weight_decay)
         self.betas, self.eps, self.weight_decay = (b1, b2), eps, decay
         super().__init__(
-            fn, adamw_chain, lr, "b1", b1, grad_clip_norm, b2=b2, eps=eps, weight_decay=decay
-        )
+            fn, adamw_chain, lr, "b1", b1, grad_clip_norm,
+            b2=b2, eps=eps, weight_decay=decay, **_mask(fn, mask, decay),
+        )  # fmt: skip
