@@ -114,7 +114,7 @@ class _RuleFacade(ScheduleFacade):
 
     def group_lr(self, group: int) -> jax.Array:
         rate = jnp.asarray(self._rates.value[group], jnp.float32)
-        return rate * jnp.asarray(self._scale.value[group], jnp.float32)
+        return rate * jnp.asarray(self._scale(group), jnp.float32)
 
     def __call__(self, count: ArrayLike) -> jax.Array:
         """The rate of group 0 at ``count`` when ``lr_lambda`` is traceable; else a TypeError."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import brainstate
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -126,10 +125,10 @@ class OneCycleLR(ScheduleFacade):
         self._changes = changes
         lrs, momentum = self._changed_curves()
         super().__init__(lrs, last_epoch, momentum)
-        # The changes as a State: its shape changes with each change, so a compiled update
-        # (brainstate.transform.jit) that read this scheduler is traced once more and takes
-        # the new curve; between changes nothing recompiles.
-        self._horizon = brainstate.LongTermState(_changes_array(changes))
+        # The changes in the curve State: its shape changes with each change, so a compiled
+        # update (brainstate.transform.jit) that read this scheduler is traced once more and
+        # takes the new curve; between changes nothing recompiles.
+        self._set_curve_record("horizon", _changes_array(changes))
         self._settings = settings  # the validated cycle (_onecycle.CycleSettings)
         self.pct_start = settings.pct_start
         self.anneal_strategy = settings.anneal_strategy
@@ -157,7 +156,7 @@ class OneCycleLR(ScheduleFacade):
     def _set_changes(self, changes: tuple[tuple[int, int], ...]) -> None:
         self._changes = changes
         self._schedules, self._momentum_schedule = self._changed_curves()
-        self._horizon.value = _changes_array(changes)
+        self._set_curve_record("horizon", _changes_array(changes))
 
     def change_horizon(self, new_total_steps: int) -> None:
         """End the run at ``new_total_steps`` instead, from the current ``last_epoch`` on.
@@ -191,18 +190,6 @@ class OneCycleLR(ScheduleFacade):
                 a,
             )
         self._set_changes((*self._changes, (a, n)))
-
-    def _read_horizon(self) -> None:
-        """Read the changes' State: a compiled update that reads a rate depends on the curve."""
-        _ = self._horizon.value
-
-    def group_lr(self, group: int) -> jax.Array:
-        self._read_horizon()
-        return super().group_lr(group)
-
-    def current_momentum(self) -> jax.Array | None:
-        self._read_horizon()
-        return super().current_momentum()
 
     # --- saved state ---------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:

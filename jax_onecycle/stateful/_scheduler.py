@@ -275,8 +275,11 @@ class ScheduleFacade(LRScheduler):
         # A host-side int32 (numpy) outside jit: stepping it per batch costs no dispatch,
         # and a compiled update reads it like any int32 scalar (same abstract value).
         self._epoch = brainstate.LongTermState(epoch)
-        # A device array (not numpy): a compiled update reads it without a host transfer.
-        self._scale = brainstate.LongTermState(jnp.ones(len(schedules), jnp.float32))
+        # What changes the curve from the host, in ONE State a compiled update reads with each
+        # rate (every State it reads costs a brainstate call): ``lr_apply``'s scale (a device
+        # array, read without a host transfer), and whatever a subclass adds with
+        # `_set_curve_record` (its shape changing makes brainstate trace the update again).
+        self._curve = brainstate.LongTermState({"scale": jnp.ones(len(schedules), jnp.float32)})
         self._schedules = list(schedules)
         self._momentum_schedule = momentum
         given: Any = self.settings().get("base_lr")
@@ -286,13 +289,23 @@ class ScheduleFacade(LRScheduler):
         else:  # a facade without base_lr (OneCycleLR): its rate at step 0, as braintools
             self.base_lrs = [float(concrete(s(0))) for s in self._schedules]
 
+    def _scale(self, group: int) -> jax.Array:
+        """``lr_apply``'s factor of ``group``, read from the curve State."""
+        return self._curve.value["scale"][group]
+
+    def _set_curve_record(self, name: str, value: jax.Array) -> None:
+        """Keep ``value`` in the curve State: a compiled update that read a rate retraces
+        when its shape changes (e.g. ``OneCycleLR``'s horizon changes)."""
+        self._curve.value = {**self._curve.value, name: value}
+
     def group_lr(self, group: int) -> jax.Array:
         rate = jnp.asarray(self._schedules[group](self._epoch.value))
-        return rate * jnp.asarray(self._scale.value[group], rate.dtype)
+        return rate * jnp.asarray(self._scale(group), rate.dtype)
 
     def current_momentum(self) -> jax.Array | None:
         if self._momentum_schedule is None:
             return None
+        _ = self._curve.value  # the momentum curve changes with the records there too
         return jnp.asarray(self._momentum_schedule(self._epoch.value))
 
     def lr_apply(self, fn: Callable[[float], Any]) -> None:
@@ -307,8 +320,8 @@ class ScheduleFacade(LRScheduler):
         if np.any((rates == 0) & (new != 0)):
             raise ValueError(f"{name}: a group's rate is 0 now; no factor makes it {new}.")
         ratio = np.where(rates == 0, 1.0, new / np.where(rates == 0, 1.0, rates))
-        scale = (np.asarray(self._scale.value) * ratio).astype(np.float32)
-        self._scale.value = place(scale, self._scale.value)
+        old = self._curve.value["scale"]
+        self._set_curve_record("scale", place((np.asarray(old) * ratio).astype(np.float32), old))
 
     @property
     def last_epoch(self) -> Any:
@@ -351,7 +364,7 @@ class ScheduleFacade(LRScheduler):
         """A plain, picklable dict: ``last_epoch``, ``lr_scale``, ``settings`` and extras."""
         return {
             "last_epoch": int(np.asarray(self._epoch.value)),
-            "lr_scale": np.asarray(self._scale.value).tolist(),
+            "lr_scale": np.asarray(self._curve.value["scale"]).tolist(),
             "settings": self.settings(),
             **self.extra_state(),
         }
@@ -369,10 +382,11 @@ class ScheduleFacade(LRScheduler):
         state_dict = exact_keys(fn, state_dict, keys, what)
         same_settings(fn, state_dict["settings"], self.settings(), what)
         epoch = _counter(fn, "state_dict['last_epoch']", state_dict["last_epoch"])
-        scale = leaf(fn, "state_dict['lr_scale']", state_dict["lr_scale"], self._scale.value)
+        old = self._curve.value["scale"]
+        scale = leaf(fn, "state_dict['lr_scale']", state_dict["lr_scale"], old)
         load_extra = self.restore_extra(fn, {k: state_dict[k] for k in extra})
         self._epoch.value = epoch
-        self._scale.value = place(scale, self._scale.value)
+        self._set_curve_record("scale", place(scale, old))
         load_extra()
 
 
