@@ -293,7 +293,7 @@ class ScheduleFacade(LRScheduler):
         """``lr_apply``'s factor of ``group``, read from the curve State."""
         return self._curve.value["scale"][group]
 
-    def _set_curve_record(self, name: str, value: jax.Array) -> None:
+    def _set_curve_record(self, name: str, value: ArrayLike) -> None:
         """Keep ``value`` in the curve State: a compiled update that read a rate retraces
         when its shape changes (e.g. ``OneCycleLR``'s horizon changes)."""
         self._curve.value = {**self._curve.value, name: value}
