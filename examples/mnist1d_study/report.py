@@ -19,6 +19,8 @@ import os
 
 import numpy as np
 
+from .frontier import FRONTIER_KEYS
+
 COLORS = {
     "constant": "tab:gray",
     "step": "tab:blue",
@@ -126,20 +128,8 @@ def tables(result: dict, header: str) -> str:
 def json_result(result: dict, dataset: str) -> dict:
     """The machine-readable result: the frontier keys, and the first version's keys."""
     rows, e = result["rows"], result["e_base"]
-    keys = (
-        "epochs",
-        "fraction",
-        "lr",
-        "wd",
-        "test_acc_mean",
-        "test_acc_sd",
-        "seeds",
-        "test_accs",
-        "diff_to_target",
-        "diff_se",
-        "lr_grid",
-        "wd_grid",
-    )
+    # the frontier's keys of a run (its policy is the entry's name), and the first version's
+    keys = (*FRONTIER_KEYS[1:-1], "test_accs", "diff_to_target", "diff_se", "lr_grid", "wd_grid")
     entry = lambda r: {k: r[k] for k in keys}  # noqa: E731
     short = [r for r in rows if r["epochs"] < e]
     out = {"dataset": dataset}
