@@ -9,6 +9,7 @@ rounds of ours / theirs measured in the same round.
     python benchmarks/bench_onecycle.py            # full run (a few minutes on 2 CPU cores)
     python benchmarks/bench_onecycle.py --quick    # smoke run (seconds; figures not meaningful)
     python benchmarks/bench_onecycle.py --rounds 30 --only a,c
+    python benchmarks/bench_onecycle.py --only b --compare OLD   # + another version's SGD
 
 Parts:
   a  jitted train step (lax.scan over steps, donated buffers): onecycle_sgd against
@@ -16,7 +17,10 @@ Parts:
      on a ~100k- and a ~10M-parameter MLP.
   b  brainstate workflow, one compiled call per batch: jax_onecycle.SGD + OneCycleLR
      (cycle_momentum=True) against braintools.optim.SGD + OneCycleLR and against plain
-     optax.sgd on the same model's ParamStates (the "brainstate floor").
+     optax.sgd on the same model's ParamStates (the "brainstate floor"). With
+     ``--compare OLD`` (a source tree of another version, e.g. ``git archive REV``
+     unpacked), that version's SGD + OneCycleLR runs in the same rounds, imported from
+     OLD/jax_onecycle under another name: a paired before/after ratio from one process.
   c  the update alone on 10M float32 parameters, buffers donated, against a donated
      streaming kernel that moves the same bytes (the memory-traffic bound of this run).
   d  all values of a 100,000-step schedule: jit(vmap(onecycle_schedule)) against
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import os
 import platform
 import statistics
@@ -300,6 +305,18 @@ def part_b(args, targets: Targets) -> None:
         opt.register_trainable_weights(model.states(brainstate.ParamState))
         return model, train_step_for(model, opt.update), scheduler.step
 
+    def version(jo_version):
+        def build():
+            model = bs_model(SMALL)
+            sched = jo_version.OneCycleLR(
+                max_lr=MAX_LR, total_steps=TOTAL * 10, cycle_momentum=True
+            )
+            opt = jo_version.SGD(lr=sched, momentum=0.9)
+            opt.register_trainable_weights(model.states(brainstate.ParamState))
+            return model, train_step_for(model, opt.update), sched.step
+
+        return build
+
     def theirs():
         model = bs_model(SMALL)
         scheduler = braintools.optim.OneCycleLR(max_lr=MAX_LR, total_steps=TOTAL * 10)
@@ -376,6 +393,9 @@ def part_b(args, targets: Targets) -> None:
         diag_jo: scheduler_alone(ours),
         diag_bt: scheduler_alone(theirs),
     }
+    old_name = "jo.SGD(OneCycleLR(cycle_momentum)), --compare"
+    if args.compare is not None:
+        contenders[old_name] = make(version(load_version(args.compare)))
     times = run_rounds(contenders, args.rounds)
     report(
         f"~100k MLP ({n_params(mlp_init(0, SMALL)):,} params), "
@@ -387,6 +407,9 @@ def part_b(args, targets: Targets) -> None:
     r_bt = report_ratio("jo.SGD / braintools workflow", times, ours_name, bt_name)
     report_ratio("braintools workflow / brainstate floor", times, bt_name, floor_name)
     report_ratio("diag: jo.SGD without scheduler.step() / floor", times, diag_step, floor_name)
+    if args.compare is not None:
+        report_ratio("jo.SGD / the --compare version's", times, ours_name, old_name)
+        report_ratio("the --compare version's / brainstate floor", times, old_name, floor_name)
     targets.check("(b) jo.SGD / brainstate floor", r_floor, "<=", 1.05)
     targets.check("(b) jo.SGD / braintools workflow", r_bt, "<=", 0.75)
 
@@ -580,6 +603,21 @@ def machine() -> None:
     print(f"  jax backend: {jax.default_backend()}, devices: {jax.devices()}")
 
 
+def load_version(tree: str):
+    """The package in ``tree``/jax_onecycle, imported as ``jax_onecycle_compare``."""
+    init = os.path.join(tree, "jax_onecycle", "__init__.py")
+    if not os.path.isfile(init):
+        raise SystemExit(f"--compare: no jax_onecycle/__init__.py under {tree!r}")
+    spec = importlib.util.spec_from_file_location(
+        "jax_onecycle_compare", init, submodule_search_locations=[os.path.dirname(init)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -597,6 +635,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only",
         default="a,b,c,d",
         help="comma-separated parts to run, from a,b,c,d (default: all)",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="OLD",
+        default=None,
+        help="part b: also run the SGD of the package in OLD/jax_onecycle (another version)",
     )
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]

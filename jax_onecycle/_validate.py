@@ -11,11 +11,10 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NoReturn, get_args
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
 
@@ -200,14 +199,6 @@ def learning_rate(fn: str, name: str, value: Any) -> Any:
     return value
 
 
-def rate(fn: str, name: str, value: Any) -> jax.Array:
-    """A validated `learning_rate` as an array of JAX's default float dtype.
-
-    float32 (float64 only with ``jax_enable_x64``), whatever the value's own dtype.
-    """
-    return jnp.asarray(learning_rate(fn, name, value), jnp.result_type(float))
-
-
 def choice(fn: str, name: str, value: Any, allowed: Sequence[str]) -> Any:
     """One of a fixed set of strings."""
     if not isinstance(value, str) or value not in allowed:
@@ -257,6 +248,18 @@ def schedule(fn: str, name: str, value: Any) -> Any:
     if not callable(value):
         fail(fn, name, "a schedule `count -> value` (a callable)", value, TypeError)
     return value
+
+
+def number_or_schedule(fn: str, name: str, value: Any, check: Callable[..., Any]) -> Any:
+    """A schedule ``count -> value`` through `schedule`, or a number through ``check``.
+
+    Examples:
+      >>> number_or_schedule("f", "momentum", 0.9, momentum)
+      0.9
+    """
+    if callable(value):
+        return schedule(fn, name, value)
+    return check(fn, name, value)
 
 
 def keywords(

@@ -59,7 +59,7 @@ def test_step_with_an_epoch_jumps_and_state_dict_round_trips_through_pickle():
     fresh = jo.OneCycleLR(max_lr=0.1, total_steps=100)
     fresh.load_state_dict(pickle.loads(blob))
     assert fresh.last_epoch == 40 and fresh.get_lr() == sched.get_lr()
-    assert fresh._epoch.value.dtype == np.int32  # same dtype as made: nothing recompiles
+    assert fresh._epoch.dtype == np.int32  # same dtype as made: nothing recompiles
 
 
 def test_step_inside_jit_advances_the_counter_without_recompiling():
@@ -75,6 +75,21 @@ def test_step_inside_jit_advances_the_counter_without_recompiling():
     values = [float(f()) for _ in range(5)]
     assert len(traces) == 1 and sched.last_epoch == 5
     np.testing.assert_allclose(values, jo.onecycle_schedule(0.1, 10)(jnp.arange(1, 6)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cycle_momentum", [False, True])
+def test_a_compiled_update_reads_one_state_of_the_scheduler(cycle_momentum):
+    """Every State a compiled call reads costs brainstate a lookup per call (issue 20's
+    benchmark): the counter, ``lr_apply``'s scale and the horizon record are one State."""
+    sched = jo.OneCycleLR(max_lr=[0.1, 0.2], total_steps=10, cycle_momentum=cycle_momentum)
+    sched.change_horizon(20)
+    sched.lr_apply(lambda r: r / 2)
+
+    def rates():
+        return sched.group_lr(0), sched.group_lr(1), sched.current_momentum()
+
+    read = brainstate.transform.StatefulFunction(rates).get_read_states()
+    assert len(read) == 1
 
 
 def test_cycle_momentum_exposes_the_opposite_schedule():
@@ -498,3 +513,30 @@ def test_lr_apply_scales_the_curve_from_now_on_and_is_saved():
     zero = jo.PolynomialLR(base_lr=1.0, total_iters=1, last_epoch=1)
     with pytest.raises(ValueError, match=r"rate is 0 now"):
         zero.lr_apply(lambda lr: lr + 1)
+
+
+def test_a_compiled_update_follows_lr_apply_with_one_new_trace_on_the_first_scaling():
+    """An unscaled facade passes no factor to the compiled update; the first ``lr_apply``
+    adds one (one new trace), later ones change its value only (no trace)."""
+    sched = jo.StepLR(base_lr=0.1, step_size=100)
+    opt = jo.SGD(lr=sched)
+    w = brainstate.ParamState(jnp.zeros(2))
+    opt.register_trainable_weights({"w": w})
+    traces = []
+
+    @brainstate.transform.jit
+    def train_step():
+        traces.append(1)
+        opt.update({"w": jnp.ones(2)})
+        sched.step()
+
+    moves = []
+    for i in range(6):
+        if i in (2, 4):
+            opt.lr_apply(lambda lr: lr / 2)
+        before = float(w.value[0])
+        train_step()
+        moves.append(before - float(w.value[0]))
+    np.testing.assert_allclose(moves, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025], rtol=1e-6)
+    assert len(traces) == 2
+    assert sched.state_dict()["lr_scale"] == [0.25]

@@ -72,11 +72,6 @@ def adamw_chain(
     )
 
 
-def _scheduled_or_number(fn: str, name: str, value: Any, check: Any) -> Any:
-    """A schedule as it is, or a number through ``check(fn, name, value)``."""
-    return value if callable(value) else check(fn, name, value)
-
-
 def _schedules(
     fn: str,
     max_lr: ArrayLike,
@@ -184,7 +179,7 @@ def onecycle_sgd(
             f"{fn}: `nesterov=True` needs a momentum > 0 (as `SGD` and PyTorch), got "
             f"max_momentum={max_momentum!r}."
         )
-    decay = _scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative)
+    decay = _validate.number_or_schedule(fn, "weight_decay", weight_decay, _validate.non_negative)
     return scheduled(
         sgd_chain,
         learning_rate=lr,
@@ -258,9 +253,11 @@ def onecycle_adamw(
         adamw_chain,
         learning_rate=lr,
         b1=b1,
-        b2=_scheduled_or_number(fn, "b2", b2, _validate.momentum),
+        b2=_validate.number_or_schedule(fn, "b2", b2, _validate.momentum),
         eps=_validate.positive(fn, "eps", eps),
-        weight_decay=_scheduled_or_number(fn, "weight_decay", weight_decay, _validate.non_negative),
+        weight_decay=_validate.number_or_schedule(
+            fn, "weight_decay", weight_decay, _validate.non_negative
+        ),
         grad_clip_norm=clip_norm(fn, grad_clip_norm),
         mask=check_mask(fn, mask),
         static_args=("grad_clip_norm", "mask"),

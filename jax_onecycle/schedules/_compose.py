@@ -222,7 +222,7 @@ def lambda_schedule(
       ([0.1, 0.1, 0.05, 0.05, 0.025], None)
     """
     fn = "lambda_schedule"
-    lr = _validate.rate(fn, "base_lr", base_lr)
+    lr = engine.rate_array(_validate.learning_rate(fn, "base_lr", base_lr))
     rule = check_lr_lambda(fn, lr_lambda, first_epoch=0)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
     return with_spec(lambda_curve(lr, rule, spe), None)
@@ -250,7 +250,7 @@ def multiplicative_schedule(
       [1.0, 0.5, 0.1667, 0.0417]
     """
     fn = "multiplicative_schedule"
-    lr = _validate.rate(fn, "base_lr", base_lr)
+    lr = engine.rate_array(_validate.learning_rate(fn, "base_lr", base_lr))
     rule = check_lr_lambda(fn, lr_lambda, first_epoch=1)
     spe = _validate.step_count(fn, "steps_per_epoch", steps_per_epoch)
     return with_spec(multiplicative_curve(lr, rule, spe), None)

@@ -92,8 +92,12 @@ def check_lr(
     fn: str, params: Mapping[str, Any], spell: Callable[[str], str] = str
 ) -> tuple[Any, Any, float]:
     """``cycle_min_lr``, ``cycle_max_lr`` (arrays) and ``decay_lr_rate``, checked."""
-    low = _validate.rate(fn, spell("cycle_min_lr"), params["cycle_min_lr"])
-    high = _validate.rate(fn, spell("cycle_max_lr"), params["cycle_max_lr"])
+    low = _engine.rate_array(
+        _validate.learning_rate(fn, spell("cycle_min_lr"), params["cycle_min_lr"])
+    )
+    high = _engine.rate_array(
+        _validate.learning_rate(fn, spell("cycle_max_lr"), params["cycle_max_lr"])
+    )
     rate = _validate.non_negative(fn, spell("decay_lr_rate"), params["decay_lr_rate"])
     return low, high, rate
 

@@ -194,7 +194,9 @@ def _onecycle(p: dict[str, Any], ppath: str) -> DeepSpeedSchedules:
 
 
 def _range_test(p: dict[str, Any], ppath: str) -> DeepSpeedSchedules:
-    low = _validate.rate(_FN, f'{ppath}["lr_range_test_min_lr"]', p["lr_range_test_min_lr"])
+    low = _engine.rate_array(
+        _validate.learning_rate(_FN, f'{ppath}["lr_range_test_min_lr"]', p["lr_range_test_min_lr"])
+    )
     size = _validate.step_count(
         _FN, f'{ppath}["lr_range_test_step_size"]', p["lr_range_test_step_size"]
     )
@@ -217,12 +219,14 @@ def _warmup_steps(p: dict[str, Any], ppath: str) -> tuple[int, str]:
 
 def _warmup_lr(kind: str, p: dict[str, Any], ppath: str, opt_lr: Any) -> DeepSpeedSchedules:
     steps, wtype = _warmup_steps(p, ppath)
-    low = _validate.rate(_FN, f'{ppath}["warmup_min_lr"]', p["warmup_min_lr"])
+    low = _engine.rate_array(
+        _validate.learning_rate(_FN, f'{ppath}["warmup_min_lr"]', p["warmup_min_lr"])
+    )
     high = p["warmup_max_lr"]
     if high is _OPTIMIZER_LR:
         high = opt_lr  # validated by from_deepspeed_config
     else:
-        high = _validate.rate(_FN, f'{ppath}["warmup_max_lr"]', high)
+        high = _engine.rate_array(_validate.learning_rate(_FN, f'{ppath}["warmup_max_lr"]', high))
     segments = _warmup_segments(low, high, steps, wtype)
     if kind == "WarmupDecayLR":
         total = _validate.step_count(_FN, f'{ppath}["total_num_steps"]', p["total_num_steps"])
@@ -329,7 +333,7 @@ def from_deepspeed_config(
         )
     if opt_lr is not None:
         source = "optimizer_lr" if config_lr is None else 'config["optimizer"]["params"]["lr"]'
-        opt_lr = _validate.rate(_FN, source, opt_lr)
+        opt_lr = _engine.rate_array(_validate.learning_rate(_FN, source, opt_lr))
     if kind == "OneCycle":
         return _onecycle(params, ppath)
     if kind == "LRRangeTest":

@@ -30,6 +30,7 @@ from ._engine import (
     hold,
     linear,
     one_minus_sqrt,
+    rate_array,
     span,
 )
 from ._spec import recorded
@@ -87,7 +88,7 @@ def linear_schedule_with_warmup(
       [0.0, 0.5, 1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
     """
     fn = "linear_schedule_with_warmup"
-    lr = _validate.rate(fn, "base_lr", base_lr)
+    lr = rate_array(_validate.learning_rate(fn, "base_lr", base_lr))
     return linear_warmup_curve(lr, *_check_warmup(fn, num_warmup_steps, num_training_steps))
 
 
@@ -128,7 +129,7 @@ def cosine_schedule_with_warmup(
       [0.0, 1.0, 0.854, 0.5, 0.146, 0.0, 0.146]
     """
     fn = "cosine_schedule_with_warmup"
-    lr = _validate.rate(fn, "base_lr", base_lr)
+    lr = rate_array(_validate.learning_rate(fn, "base_lr", base_lr))
     warmup, total = _check_warmup(fn, num_warmup_steps, num_training_steps)
     return cosine_warmup_curve(lr, warmup, total, _validate.positive(fn, "num_cycles", num_cycles))
 
@@ -155,7 +156,7 @@ def constant_schedule_with_warmup(base_lr: ArrayLike, num_warmup_steps: int) -> 
       [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
     """
     fn = "constant_schedule_with_warmup"
-    lr = _validate.rate(fn, "base_lr", base_lr)
+    lr = rate_array(_validate.learning_rate(fn, "base_lr", base_lr))
     return constant_warmup_curve(
         lr, _validate.step_count(fn, "num_warmup_steps", num_warmup_steps, minimum=0)
     )
@@ -200,7 +201,7 @@ def wsd_schedule(
       [0.1, 0.55, 1.0, 1.0, 1.0, 0.55, 0.1, 0.1]
     """
     fn = "wsd_schedule"
-    lr = _validate.rate(fn, "base_lr", base_lr)
+    lr = rate_array(_validate.learning_rate(fn, "base_lr", base_lr))
     w = _validate.step_count(fn, "num_warmup_steps", num_warmup_steps, minimum=0)
     s = _validate.step_count(fn, "num_stable_steps", num_stable_steps, minimum=0)
     d = _validate.step_count(fn, "num_decay_steps", num_decay_steps, minimum=0)

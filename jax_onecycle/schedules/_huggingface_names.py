@@ -141,7 +141,7 @@ def _min_rate(lr: Any, kw: dict[str, Any]) -> Any:
         return _validate.fraction(
             _FN, _key("min_lr_rate"), kw["min_lr_rate"], allow_zero=True, allow_one=True
         )
-    low = _validate.rate(_FN, _key("min_lr"), kw["min_lr"])
+    low = _engine.rate_array(_validate.learning_rate(_FN, _key("min_lr"), kw["min_lr"]))
     if not bool(jnp.all(low <= lr)) or not bool(jnp.all(lr > 0)):
         raise ValueError(
             f"{_FN}: `{_key('min_lr')}` must be <= `base_lr` (> 0), got {kw['min_lr']!r} with "
@@ -172,7 +172,7 @@ def _restarts(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
 
 
 def _polynomial(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
-    end = _validate.rate(_FN, _key("lr_end"), kw.get("lr_end", 1e-7))
+    end = _engine.rate_array(_validate.learning_rate(_FN, _key("lr_end"), kw.get("lr_end", 1e-7)))
     p = _validate.non_negative(_FN, _key("power"), kw.get("power", 1.0))
     if not bool(jnp.all(end < lr)):
         raise ValueError(
@@ -308,7 +308,7 @@ def get_schedule(
     name = _name(name)
     kw = _kwargs(name, scheduler_specific_kwargs)
     w, n = _steps(name, num_warmup_steps, num_training_steps)
-    lr = _validate.rate(_FN, "base_lr", base_lr)
+    lr = _engine.rate_array(_validate.learning_rate(_FN, "base_lr", base_lr))
     if name == "warmup_stable_decay":
         return _wsd(lr, w, n, kw)
     total = 0 if n is None else n  # given (checked above) for every name below that uses it

@@ -227,7 +227,7 @@ def lr_curve(
 
     The initial and final rates derived from the divisors must be finite in float32.
     """
-    peak = _validate.rate(fn, name, max_lr)
+    peak = _engine.rate_array(_validate.learning_rate(fn, name, max_lr))
     s = settings
     torch_like = s.convention in ("torch", "optax")
     if not _validate.is_tracer(max_lr):

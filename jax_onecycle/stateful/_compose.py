@@ -99,7 +99,7 @@ class _RuleFacade(ScheduleFacade):
             self.not_a_schedule = _UNTRACEABLE
             curves = [self._refuse for _ in rules]
         super().__init__(curves, last_epoch)
-        epoch = int(np.asarray(self._epoch.value))
+        epoch = int(np.asarray(self._epoch))
         # float64 on the host: the rates PyTorch computes (Python floats), to the last bit
         self._rates = brainstate.LongTermState(np.asarray(self._host_rates(epoch), np.float64))
 
@@ -128,7 +128,7 @@ class _RuleFacade(ScheduleFacade):
         traceable ``lr_lambda`` can be evaluated; a host-side one is refused there.
         """
         fn = f"{type(self).__name__}.step"
-        current = self._epoch.value
+        current = self._epoch
         if _validate.is_tracer(current) or _validate.is_tracer(epoch):
             if not all(r.traceable for r in self._rules):
                 raise TypeError(f"{fn}: call it outside `jit`: {_UNTRACEABLE}")

@@ -15,6 +15,7 @@ import optax
 
 from .. import _validate
 from ..schedules import _pytorch_epoch as epoch
+from ..schedules._engine import rate_array
 from ..schedules._pytorch_cosine import cosine_annealing_curve, warm_restarts_curve
 from ._scheduler import ScheduleFacade, StepCount, concrete, per_group
 
@@ -119,7 +120,7 @@ class CosineAnnealingLR(ScheduleFacade):
     ):
         fn = "CosineAnnealingLR"
         t_max = _validate.step_count(fn, "T_max", T_max)
-        low = _validate.rate(fn, "eta_min", eta_min)
+        low = rate_array(_validate.learning_rate(fn, "eta_min", eta_min))
 
         def held(b: Any) -> optax.Schedule:  # braintools holds eta_min past T_max
             return cosine_annealing_curve(jnp.asarray(b, low.dtype), t_max, low, hold=True)
@@ -173,7 +174,7 @@ class CosineAnnealingWarmRestarts(ScheduleFacade):
 
     def _cycle(self) -> tuple[int, int]:
         """``(T_cur, T_i)`` now: epochs since the last restart, and this cycle's length."""
-        epoch = concrete(self._epoch.value)
+        epoch = concrete(self._epoch)
         if not isinstance(epoch, int):
             raise TypeError(
                 "CosineAnnealingWarmRestarts: `T_cur` and `T_i` are read outside `jit` "

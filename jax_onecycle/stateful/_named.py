@@ -12,22 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import numpy as np
 import optax
 
 from .. import _validate
-from ..optim._onecycle import adamw_chain, sgd_chain
+from ..optim._onecycle import adamw_chain, check_mask, sgd_chain
 from ._optimizer import LR, Optimizer
 from ._scheduler import LRScheduler, concrete
 
 __all__ = ["SGD", "Adam", "AdamW"]
-
-
-def _number_or_schedule(fn: str, name: str, value: Any, check: Callable) -> Any:
-    """A schedule ``count -> value`` as it is, or a number through ``check``."""
-    if callable(value):
-        return _validate.schedule(fn, name, value)
-    return check(fn, name, value)
 
 
 def _mask(fn: str, mask: Any, decay: Any) -> dict[str, Any]:
@@ -41,16 +33,8 @@ def _mask(fn: str, mask: Any, decay: Any) -> dict[str, Any]:
     if not callable(decay) and decay == 0.0:
         raise ValueError(f"{fn}: `mask` chooses what `weight_decay` applies to; it is 0.0 here.")
     if not callable(mask):
-        leaves = jax.tree.leaves(mask)
-        if not leaves or not all(isinstance(x, bool | np.bool_) for x in leaves):
-            _validate.fail(
-                fn,
-                "mask",
-                "None, a pytree of bools or a callable weights -> bools",
-                mask,
-                TypeError,
-            )
-        tree = mask  # the chain is first built on no weights, before any are registered
+        tree = check_mask(fn, mask)
+        # the chain is first built on no weights, before any are registered
         return {"mask": lambda params: tree if jax.tree.leaves(params) else params}
     return {"mask": mask}
 
@@ -124,9 +108,11 @@ class SGD(Optimizer):
         mask: Any = None,
     ):
         fn = "SGD"
-        momentum = _number_or_schedule(fn, "momentum", momentum, _validate.momentum)
+        momentum = _validate.number_or_schedule(fn, "momentum", momentum, _validate.momentum)
         nesterov = _validate.boolean(fn, "nesterov", nesterov)
-        decay = _number_or_schedule(fn, "weight_decay", weight_decay, _validate.non_negative)
+        decay = _validate.number_or_schedule(
+            fn, "weight_decay", weight_decay, _validate.non_negative
+        )
         cycled = isinstance(lr, LRScheduler) and lr.current_momentum() is not None
         if nesterov and not callable(momentum) and momentum == 0.0 and not cycled:
             raise ValueError(f"{fn}: `nesterov=True` needs `momentum` > 0, got {momentum!r}.")
@@ -141,13 +127,6 @@ class SGD(Optimizer):
     def current_momentum(self) -> Any:
         """The momentum the next update uses (group 0)."""
         return concrete(self._next("momentum")[0])
-
-
-def _adam(fn: str, betas: Any, eps: Any, weight_decay: Any) -> tuple[float, float, float, Any]:
-    """Adam's and AdamW's arguments, checked under ``fn``: b1, b2, eps, weight_decay."""
-    b1, b2 = _betas(fn, betas)
-    decay = _number_or_schedule(fn, "weight_decay", weight_decay, _validate.non_negative)
-    return b1, b2, _validate.positive(fn, "eps", eps), decay
 
 
 class Adam(Optimizer):
@@ -187,19 +166,36 @@ class Adam(Optimizer):
         grad_clip_norm: float | None = None,
         mask: Any = None,
     ):
-        fn = "Adam"
-        b1, b2, eps, decay = _adam(fn, betas, eps, weight_decay)
+        self._adam(False, lr, betas, eps, weight_decay, grad_clip_norm, mask)
+
+    def _adam(
+        self, decoupled: bool, lr: Any, betas: Any, eps: Any, weight_decay: Any,
+        grad_clip_norm: Any, mask: Any,
+    ) -> None:  # fmt: skip
+        """Check Adam's (``decoupled=False``) or AdamW's arguments and build the chain.
+
+        Adam's L2 penalty is left out of its chain when 0; AdamW's decoupled decay is always
+        in optax's ``adamw`` (as ``torch.optim.AdamW``, whose 0 is a valid setting).
+        """
+        fn = "AdamW" if decoupled else "Adam"
+        b1, b2 = _betas(fn, betas)
+        eps = _validate.positive(fn, "eps", eps)
+        decay = _validate.number_or_schedule(
+            fn, "weight_decay", weight_decay, _validate.non_negative
+        )
         self.betas, self.eps, self.weight_decay = (b1, b2), eps, decay
         super().__init__(
-            fn, adam_chain, lr, "b1", b1, grad_clip_norm,
-            b2=b2, eps=eps, weight_decay=None if decay == 0.0 else decay, **_mask(fn, mask, decay),
+            fn, adamw_chain if decoupled else adam_chain, lr, "b1", b1, grad_clip_norm, b2=b2,
+            eps=eps, weight_decay=decay if decoupled or decay != 0.0 else None,
+            **_mask(fn, mask, decay),
         )  # fmt: skip
 
 
-class AdamW(Optimizer):
+class AdamW(Adam):
     """AdamW in braintools' workflow (PyTorch's ``AdamW``): decoupled weight decay.
 
-    As `Adam`, with ``p -= lr * (adam_update + weight_decay * p)`` (default 0.01).
+    As `Adam` (a subclass, as in PyTorch), with ``p -= lr * (adam_update + weight_decay *
+    p)`` (default 0.01).
 
     Args:
       lr: a float, a schedule ``count -> lr`` or a scheduler such as `OneCycleLR`.
@@ -230,10 +226,4 @@ class AdamW(Optimizer):
         grad_clip_norm: float | None = None,
         mask: Any = None,
     ):
-        fn = "AdamW"
-        b1, b2, eps, decay = _adam(fn, betas, eps, weight_decay)
-        self.betas, self.eps, self.weight_decay = (b1, b2), eps, decay
-        super().__init__(
-            fn, adamw_chain, lr, "b1", b1, grad_clip_norm,
-            b2=b2, eps=eps, weight_decay=decay, **_mask(fn, mask, decay),
-        )  # fmt: skip
+        self._adam(True, lr, betas, eps, weight_decay, grad_clip_norm, mask)

@@ -36,8 +36,11 @@ def _float32(curve: Callable[[ArrayLike], Any]) -> Callable[[ArrayLike], jax.Arr
     return lambda count: jnp.asarray(curve(count), jnp.float32)
 
 
-def _changes_array(changes: Sequence[tuple[int, int]]) -> np.ndarray:
-    return np.asarray(changes, np.int32).reshape(len(changes), 2)
+def _changes_record(changes: Sequence[tuple[int, int]]) -> jax.Array | None:
+    """The horizon changes as the record State keeps them: none while there are none (a
+    plain run's compiled update passes no extra leaf), else a device array whose shape
+    grows with each change (a new trace of the compiled update, once per change)."""
+    return jnp.asarray(changes, jnp.int32).reshape(len(changes), 2) if changes else None
 
 
 class OneCycleLR(ScheduleFacade):
@@ -125,10 +128,10 @@ class OneCycleLR(ScheduleFacade):
         self._changes = changes
         lrs, momentum = self._changed_curves()
         super().__init__(lrs, last_epoch, momentum)
-        # The changes in the curve State: its shape changes with each change, so a compiled
+        # The changes in the record State: its shape changes with each change, so a compiled
         # update (brainstate.transform.jit) that read this scheduler is traced once more and
         # takes the new curve; between changes nothing recompiles.
-        self._set_curve_record("horizon", _changes_array(changes))
+        self._set_curve_record("horizon", _changes_record(changes))
         self._settings = settings  # the validated cycle (_onecycle.CycleSettings)
         self.pct_start = settings.pct_start
         self.anneal_strategy = settings.anneal_strategy
@@ -156,7 +159,7 @@ class OneCycleLR(ScheduleFacade):
     def _set_changes(self, changes: tuple[tuple[int, int], ...]) -> None:
         self._changes = changes
         self._schedules, self._momentum_schedule = self._changed_curves()
-        self._set_curve_record("horizon", _changes_array(changes))
+        self._set_curve_record("horizon", _changes_record(changes))
 
     def change_horizon(self, new_total_steps: int) -> None:
         """End the run at ``new_total_steps`` instead, from the current ``last_epoch`` on.
@@ -172,7 +175,7 @@ class OneCycleLR(ScheduleFacade):
             run already at or past its end, or a call inside ``jit``.
         """
         fn = f"{type(self).__name__}.change_horizon"
-        at = self._epoch.value
+        at = self._epoch
         if _validate.is_tracer(at):
             raise TypeError(f"{fn}: call it outside `jit` (`last_epoch` is traced here).")
         total = self._changes[-1][1] if self._changes else self.total_steps

@@ -285,11 +285,13 @@ class Optimizer(brainstate.graph.Node):
         return [concrete(v) for v in self._next("learning_rate")]
 
     def lr_apply(self, fn: Callable[[float], Any]) -> None:
-        """Set each group's learning rate to ``fn(rate)`` from now on, without recompiling.
+        """Set each group's learning rate to ``fn(rate)`` from now on.
 
-        A group driven by a scheduler scales the scheduler's curve (`LRScheduler.lr_apply`);
-        a float rate is replaced; a schedule function is refused (its rate is a function of
-        the step: build another schedule).
+        A float rate is replaced (a number the compiled update reads: no new trace). A group
+        driven by a scheduler scales the scheduler's curve (`LRScheduler.lr_apply`: the first
+        scaling of a curve traces the compiled update once more, later ones do not). A
+        schedule function is refused (its rate is a function of the step: build another
+        schedule).
         """
         name = f"{type(self).__name__}.lr_apply"
         lrs, state = self._groups(), self.opt_state.value

@@ -1,6 +1,6 @@
 """What an optimizer reads of a scheduler (`LRScheduler`), and the machinery of every facade.
 
-A facade (`ScheduleFacade`) keeps one counter, ``last_epoch``, in a brainstate ``State``
+A facade (`ScheduleFacade`) keeps its counter, ``last_epoch``, in one brainstate ``State``
 (int32, made up front), and evaluates pure schedules at it: no curve maths lives here.
 Because the counter is a State, ``scheduler.step()`` works outside and inside
 ``brainstate.transform.jit``, and an ``SGD`` built on the facade reads the current learning
@@ -255,7 +255,8 @@ class ScheduleFacade(LRScheduler):
     schedules (validating its own arguments under its own name) and hands them here.
     ``last_epoch`` reads as an ``int`` and as braintools' ``last_epoch.value`` (a
     `StepCount`). ``lr_apply(fn)`` scales each group's curve from then on (a float32 factor
-    per group, saved with the state); ``scheduler(count)`` stays the curve itself.
+    per group, saved with the state; an optimizer's compiled update is traced once more when
+    a curve is first scaled, then never); ``scheduler(count)`` stays the curve itself.
 
     ``state_dict()`` is ``{"last_epoch", "lr_scale", "settings", **extra_state()}``;
     ``load_state_dict`` refuses a dict saved with other `settings` (naming the first that
@@ -272,14 +273,15 @@ class ScheduleFacade(LRScheduler):
     ):
         super().__init__(len(schedules))
         epoch = _counter(type(self).__name__, "last_epoch", last_epoch)
-        # A host-side int32 (numpy) outside jit: stepping it per batch costs no dispatch,
-        # and a compiled update reads it like any int32 scalar (same abstract value).
-        self._epoch = brainstate.LongTermState(epoch)
-        # What changes the curve from the host, in ONE State a compiled update reads with each
-        # rate (every State it reads costs a brainstate call): ``lr_apply``'s scale (a device
-        # array, read without a host transfer), and whatever a subclass adds with
-        # `_set_curve_record` (its shape changing makes brainstate trace the update again).
-        self._curve = brainstate.LongTermState({"scale": jnp.ones(len(schedules), jnp.float32)})
+        # ONE State that a compiled update reads with each rate (brainstate's per-call cost
+        # grows with every State a call reads, and with every leaf): the counter, a
+        # host-side int32 (numpy) outside jit, so stepping it per batch costs no device
+        # dispatch and a compiled update reads it like any int32 scalar (same abstract
+        # value); then, only once there is one, what changes the curve from the host:
+        # ``lr_apply``'s scale (a float32 device array) and whatever a subclass adds with
+        # `_set_curve_record`. A new entry, or a new shape, makes brainstate trace again.
+        self._record = brainstate.LongTermState({"epoch": epoch})
+        self._unscaled = np.ones(len(schedules), np.float32)
         self._schedules = list(schedules)
         self._momentum_schedule = momentum
         given: Any = self.settings().get("base_lr")
@@ -289,30 +291,54 @@ class ScheduleFacade(LRScheduler):
         else:  # a facade without base_lr (OneCycleLR): its rate at step 0, as braintools
             self.base_lrs = [float(concrete(s(0))) for s in self._schedules]
 
-    def _scale(self, group: int) -> jax.Array:
-        """``lr_apply``'s factor of ``group``, read from the curve State."""
-        return self._curve.value["scale"][group]
+    @property
+    def _epoch(self) -> Any:
+        """The step counter, read from the record State (numpy int32 outside ``jit``)."""
+        return self._record.value["epoch"]
 
-    def _set_curve_record(self, name: str, value: ArrayLike) -> None:
-        """Keep ``value`` in the curve State: a compiled update that read a rate retraces
-        when its shape changes (e.g. ``OneCycleLR``'s horizon changes)."""
-        self._curve.value = {**self._curve.value, name: value}
+    def _set_epoch(self, epoch: Any) -> None:
+        self._record.value = {**self._record.value, "epoch": epoch}
+
+    def _scale(self, group: int) -> Any:
+        """``lr_apply``'s factor of ``group``, read from the record State (1 if none)."""
+        scale = self._record.value.get("scale")
+        return 1.0 if scale is None else scale[group]
+
+    def _lr_scale(self) -> Any:
+        """Every group's ``lr_apply`` factor: the record's array, or ones (host) if none."""
+        return self._record.value.get("scale", self._unscaled)
+
+    def _set_lr_scale(self, scale: np.ndarray, like: Any) -> None:
+        """Keep ``scale`` (float32, one per group) placed as ``like``; none while all 1."""
+        unscaled = bool(np.all(np.asarray(scale) == 1.0))
+        self._set_curve_record("scale", None if unscaled else place(scale, jnp.asarray(like)))
+
+    def _set_curve_record(self, name: str, value: ArrayLike | None) -> None:
+        """Keep ``value`` in the record State (None: drop ``name``): a compiled update that
+        read a rate retraces when its shape or the record's keys change (e.g.
+        ``OneCycleLR``'s horizon changes). Each entry is one more leaf that every compiled
+        call passes, so an entry that only marks a change is left out until there is one."""
+        record = {k: v for k, v in self._record.value.items() if k != name}
+        self._record.value = record if value is None else {**record, name: value}
 
     def group_lr(self, group: int) -> jax.Array:
-        rate = jnp.asarray(self._schedules[group](self._epoch.value))
-        return rate * jnp.asarray(self._scale(group), rate.dtype)
+        record = self._record.value  # one read: the counter and any scale
+        rate = jnp.asarray(self._schedules[group](record["epoch"]))
+        scale = record.get("scale")
+        return rate if scale is None else rate * jnp.asarray(scale[group], rate.dtype)
 
     def current_momentum(self) -> jax.Array | None:
         if self._momentum_schedule is None:
             return None
-        _ = self._curve.value  # the momentum curve changes with the records there too
-        return jnp.asarray(self._momentum_schedule(self._epoch.value))
+        return jnp.asarray(self._momentum_schedule(self._epoch))
 
     def lr_apply(self, fn: Callable[[float], Any]) -> None:
         """Scale each group's curve so that its rate now becomes ``fn(rate)``, from now on.
 
         A group whose rate is 0 now keeps its curve if ``fn(0) == 0`` and is refused
-        otherwise (no factor turns 0 into another rate).
+        otherwise (no factor turns 0 into another rate). The factors join the State a
+        compiled update reads: the first scaling traces that update once more (an unscaled
+        run passes no factor at all); later ones change values only and never recompile.
         """
         name = f"{type(self).__name__}.lr_apply"
         rates = np.asarray(self.get_lr(), np.float64)
@@ -320,17 +346,17 @@ class ScheduleFacade(LRScheduler):
         if np.any((rates == 0) & (new != 0)):
             raise ValueError(f"{name}: a group's rate is 0 now; no factor makes it {new}.")
         ratio = np.where(rates == 0, 1.0, new / np.where(rates == 0, 1.0, rates))
-        old = self._curve.value["scale"]
-        self._set_curve_record("scale", place((np.asarray(old) * ratio).astype(np.float32), old))
+        old = self._lr_scale()
+        self._set_lr_scale((np.asarray(old) * ratio).astype(np.float32), old)
 
     @property
     def last_epoch(self) -> Any:
         """Number of ``step()`` calls so far (a `StepCount` outside ``jit``)."""
-        return counter_view(self._epoch.value)
+        return counter_view(self._epoch)
 
     @last_epoch.setter
     def last_epoch(self, value: Any) -> None:
-        self._epoch.value = _counter(type(self).__name__, "last_epoch", value)
+        self._set_epoch(_counter(type(self).__name__, "last_epoch", value))
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one step (or jump to ``epoch``); works inside ``brainstate.transform.jit``.
@@ -339,9 +365,10 @@ class ScheduleFacade(LRScheduler):
         """
         fn = f"{type(self).__name__}.step"
         if epoch is None:
-            self._epoch.value = _advance(self._epoch.value)
+            record = self._record.value  # once per batch: one read, one write
+            self._record.value = {**record, "epoch": _advance(record["epoch"])}
         else:
-            self._epoch.value = _counter(fn, "epoch", epoch)
+            self._set_epoch(_counter(fn, "epoch", epoch))
 
     def __call__(self, count: ArrayLike) -> jax.Array:
         """The positive learning rate of group 0 at ``count``: an optax schedule."""
@@ -363,8 +390,8 @@ class ScheduleFacade(LRScheduler):
     def state_dict(self) -> dict[str, Any]:
         """A plain, picklable dict: ``last_epoch``, ``lr_scale``, ``settings`` and extras."""
         return {
-            "last_epoch": int(np.asarray(self._epoch.value)),
-            "lr_scale": np.asarray(self._curve.value["scale"]).tolist(),
+            "last_epoch": int(np.asarray(self._epoch)),
+            "lr_scale": np.asarray(self._lr_scale()).tolist(),
             "settings": self.settings(),
             **self.extra_state(),
         }
@@ -382,11 +409,11 @@ class ScheduleFacade(LRScheduler):
         state_dict = exact_keys(fn, state_dict, keys, what)
         same_settings(fn, state_dict["settings"], self.settings(), what)
         epoch = _counter(fn, "state_dict['last_epoch']", state_dict["last_epoch"])
-        old = self._curve.value["scale"]
+        old = self._lr_scale()
         scale = leaf(fn, "state_dict['lr_scale']", state_dict["lr_scale"], old)
         load_extra = self.restore_extra(fn, {k: state_dict[k] for k in extra})
-        self._epoch.value = epoch
-        self._set_curve_record("scale", place(scale, old))
+        self._set_epoch(epoch)
+        self._set_lr_scale(scale, old)
         load_extra()
 
 
