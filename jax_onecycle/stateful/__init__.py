@@ -6,7 +6,8 @@ subpackage the first time one of its names is used. brainstate's own first impor
 float64, call ``brainstate.environ.set(precision=64)`` after it (docs/api.md, "Importing:
 brainstate and 64-bit mode").
 
-- `_scheduler`: `LRScheduler` and the facade machinery every scheduler below stands on;
+- `_scheduler`: `LRScheduler`, the base every scheduler below stands on; `_facade`:
+  `ScheduleFacade`, the machinery of the facades over pure schedules;
 - `_onecycle`: `OneCycleLR`; `_epoch`: StepLR to ConstantLR; `_cyclic`: `CyclicLR`;
 - `_plateau`: `ReduceLROnPlateau`; `_compose`: `SequentialLR`, `LambdaLR`, `MultiplicativeLR`;
 - `_optimizer`: `Optimizer`, any `scheduled` optax optimizer on ``brainstate.ParamState``

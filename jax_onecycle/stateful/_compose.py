@@ -30,7 +30,8 @@ from ..schedules._compose import (
     sequential_schedule,
     traces_to_a_real,
 )
-from ._scheduler import ScheduleFacade, as_list
+from ._facade import ScheduleFacade
+from ._scheduler import as_list
 from ._state_io import leaf, place
 
 __all__ = ["SequentialLR", "LambdaLR", "MultiplicativeLR"]

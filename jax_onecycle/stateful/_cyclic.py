@@ -14,7 +14,8 @@ import jax
 
 from .. import _validate
 from ..schedules import _pytorch_cyclic
-from ._scheduler import ScheduleFacade, as_list, per_group
+from ._facade import ScheduleFacade
+from ._scheduler import as_list, per_group
 
 __all__ = ["CyclicLR"]
 

@@ -1,6 +1,6 @@
 """PyTorch's epoch schedulers with braintools' names: StepLR to ConstantLR.
 
-Each is a `ScheduleFacade` (`_scheduler`): ``last_epoch`` in an int32 State, the curve a
+Each is a `ScheduleFacade` (`_facade`): ``last_epoch`` in an int32 State, the curve a
 pure schedule per parameter group (`schedules._pytorch_epoch`, `schedules._pytorch_cosine`),
 usable as ``SGD(lr=...)``. Arguments are checked under the facade's own name and spelling.
 """
@@ -17,7 +17,8 @@ from .. import _validate
 from ..schedules import _pytorch_epoch as epoch
 from ..schedules._engine import rate_array
 from ..schedules._pytorch_cosine import cosine_annealing_curve, warm_restarts_curve
-from ._scheduler import ScheduleFacade, StepCount, concrete, per_group
+from ._facade import ScheduleFacade
+from ._scheduler import StepCount, concrete, per_group
 
 __all__ = [
     "StepLR",

@@ -26,7 +26,8 @@ from ..schedules._horizon import (
     check_horizon_changes,
 )
 from ..schedules._onecycle import lr_curve, momentum_curve, resolve_cycle, resolve_momentum
-from ._scheduler import ScheduleFacade, as_list
+from ._facade import ScheduleFacade
+from ._scheduler import as_list
 
 __all__ = ["OneCycleLR"]
 
