@@ -50,8 +50,10 @@ def _round_hyperparameters(opt) -> None:
 
 
 def _run(data: dict, algorithm: str, sched_kwargs: dict, opt_kwargs: dict) -> list:
-    params = [torch.tensor(data["w1"], dtype=torch.float64, requires_grad=True),
-              torch.tensor(data["w2"], dtype=torch.float64, requires_grad=True)]
+    params = [
+        torch.tensor(data["w1"], dtype=torch.float64, requires_grad=True),
+        torch.tensor(data["w2"], dtype=torch.float64, requires_grad=True),
+    ]
     if algorithm == "sgd":
         opt = torch.optim.SGD(params, lr=0.1, **opt_kwargs)
     else:
@@ -76,20 +78,42 @@ def main() -> None:
     data = _data()
     runs = [
         ("sgd-cos", "sgd", dict(max_lr=0.5), dict(momentum=0.9)),
-        ("sgd-linear-3phase", "sgd", dict(max_lr=0.5, anneal_strategy="linear",
-                                          three_phase=True), dict(momentum=0.9)),
-        ("sgd-nesterov-wd", "sgd", dict(max_lr=0.5), dict(momentum=0.9, nesterov=True,
-                                                          weight_decay=1e-2)),
+        (
+            "sgd-linear-3phase",
+            "sgd",
+            dict(max_lr=0.5, anneal_strategy="linear", three_phase=True),
+            dict(momentum=0.9),
+        ),
+        (
+            "sgd-nesterov-wd",
+            "sgd",
+            dict(max_lr=0.5),
+            dict(momentum=0.9, nesterov=True, weight_decay=1e-2),
+        ),
         ("adamw-cos", "adamw", dict(max_lr=0.05), dict(weight_decay=1e-2)),
     ]
     cases = []
     for name, algorithm, sched_kwargs, opt_kwargs in runs:
-        cases.append({"id": name, "algorithm": algorithm, "scheduler": sched_kwargs,
-                      "optimizer": opt_kwargs, "weights": _run(data, algorithm, sched_kwargs,
-                                                               opt_kwargs)})
-    OUT.write_text(json.dumps({"generated_by": "tests/make_golden_training.py",
-                               "versions": {"torch": torch.__version__}, "steps": STEPS,
-                               "data": data, "cases": cases}))
+        cases.append(
+            {
+                "id": name,
+                "algorithm": algorithm,
+                "scheduler": sched_kwargs,
+                "optimizer": opt_kwargs,
+                "weights": _run(data, algorithm, sched_kwargs, opt_kwargs),
+            }
+        )
+    OUT.write_text(
+        json.dumps(
+            {
+                "generated_by": "tests/make_golden_training.py",
+                "versions": {"torch": torch.__version__},
+                "steps": STEPS,
+                "data": data,
+                "cases": cases,
+            }
+        )
+    )
     print(f"wrote {len(cases)} trajectories to {OUT}")
 
 

@@ -241,6 +241,29 @@ def test_benchmark_quick():
     assert f"\n  {passes} PASS, {len(targets) - passes} MISS\n" in out, out
 
 
+@slow
+@pytest.mark.live
+def test_benchmark_compare_runs_another_versions_sgd_in_the_same_rounds(tmp_path):
+    """``--compare OLD`` imports OLD/jax_onecycle under another name (here: this very tree)
+    and reports the paired ratio of the two SGDs; a tree without the package is refused."""
+    bench = ROOT / "benchmarks" / "bench_onecycle.py"
+    if not bench.is_file():
+        pytest.skip("benchmarks/bench_onecycle.py is absent")
+    for library in ("braintools", "torch"):
+        reference(library)
+    out = _run([bench, "--quick", "--only", "b", "--compare", ROOT], timeout=600)
+    assert re.search(r"^    jo\.SGD\(OneCycleLR\(cycle_momentum\)\), --compare +\d", out, re.M), out
+    assert re.search(r"paired ratio jo\.SGD / the --compare version's +\d", out), out
+    failed = subprocess.run(
+        [sys.executable, str(bench), "--quick", "--only", "b", "--compare", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert failed.returncode != 0
+    assert f"--compare: no jax_onecycle/__init__.py under {str(tmp_path)!r}" in failed.stderr
+
+
 # ---- the documentation ---------------------------------------------------------------------
 def test_api_page_documents_every_public_name():
     api = (ROOT / "docs" / "api.md").read_text()

@@ -279,3 +279,20 @@ def test_weight_decay_mask_equals_optax_with_the_same_mask(mask):
 def test_a_mask_that_is_not_bools_or_a_callable_is_refused(fn, mask):
     with pytest.raises(TypeError, match=rf"^{fn.__name__}: `mask` must be None, a pytree"):
         fn(0.1, 100, weight_decay=0.01, mask=mask)
+
+
+@pytest.mark.parametrize(
+    "make, called",
+    [
+        (lambda wd: jo.onecycle_sgd(0.1, 10, weight_decay=wd), "onecycle_sgd"),
+        (lambda wd: jo.onecycle_adamw(0.1, 10, weight_decay=wd), "onecycle_adamw"),
+        (lambda wd: jo.onecycle_adamw(0.1, 10, b2=wd), "onecycle_adamw"),
+        (lambda wd: jo.SGD(0.1, weight_decay=wd), "SGD"),
+        (lambda wd: jo.SGD(0.1, momentum=wd), "SGD"),
+        (lambda wd: jo.AdamW(0.1, weight_decay=wd), "AdamW"),
+    ],
+)
+def test_a_plateau_facade_as_a_hyperparameter_schedule_is_refused_by_the_name_called(make, called):
+    # its rate follows metrics, not the count: as a schedule it would freeze under jit
+    with pytest.raises(TypeError, match=rf"^{called}: `\w+` cannot be ReduceLROnPlateau"):
+        make(jo.ReduceLROnPlateau(0.1))
