@@ -540,3 +540,17 @@ def test_a_compiled_update_follows_lr_apply_with_one_new_trace_on_the_first_scal
     np.testing.assert_allclose(moves, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025], rtol=1e-6)
     assert len(traces) == 2
     assert sched.state_dict()["lr_scale"] == [0.25]
+
+
+def test_lr_apply_and_change_horizon_work_under_brainstates_tree_check():
+    # the record State gains an entry on purpose; a user's tree check must not refuse it
+    with brainstate.check_state_value_tree():
+        sched = jo.OneCycleLR(max_lr=0.1, total_steps=10)
+        sched.step()
+        sched.lr_apply(lambda r: r / 2)
+        sched.change_horizon(20)
+        sched.step()
+        again = jo.OneCycleLR(max_lr=0.1, total_steps=10)
+        again.load_state_dict(sched.state_dict())
+    assert again.get_lr() == sched.get_lr() and again.horizon_changes == ((1, 20),)
+    assert sched.state_dict()["lr_scale"] == [0.5]

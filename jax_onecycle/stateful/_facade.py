@@ -122,9 +122,14 @@ class ScheduleFacade(LRScheduler):
         """Keep ``value`` in the record State (None: drop ``name``): a compiled update that
         read a rate retraces when its shape or the record's keys change (e.g.
         ``OneCycleLR``'s horizon changes). Each entry is one more leaf that every compiled
-        call passes, so an entry that only marks a change is left out until there is one."""
+        call passes, so an entry that only marks a change is left out until there is one.
+
+        The record's structure changes on purpose here, so brainstate's optional tree check
+        (``brainstate.check_state_value_tree()``) is off for this one write.
+        """
         record = {k: v for k, v in self._record.value.items() if k != name}
-        self._record.value = record if value is None else {**record, name: value}
+        with brainstate.check_state_value_tree(False):
+            self._record.value = record if value is None else {**record, name: value}
 
     def group_lr(self, group: int) -> jax.Array:
         record = self._record.value  # one read: the counter and any scale
