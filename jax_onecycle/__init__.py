@@ -13,6 +13,7 @@ from .finder import LRRangeTestResult as LRRangeTestResult, lr_range_test as lr_
 from .optim import (
     ReduceLROnPlateauState as ReduceLROnPlateauState,
     ScheduledState as ScheduledState,
+    ScheduledState as SGDState,  # the state of every optimizer: no brainstate needed
     hyperparams as hyperparams,
     onecycle_adamw as onecycle_adamw,
     onecycle_sgd as onecycle_sgd,
@@ -49,7 +50,6 @@ if TYPE_CHECKING:  # the brainstate side, imported on first use (see __getattr__
         PolynomialLR as PolynomialLR,
         ReduceLROnPlateau as ReduceLROnPlateau,
         SequentialLR as SequentialLR,
-        SGDState as SGDState,
         StepCount as StepCount,
         StepLR as StepLR,
     )

@@ -130,7 +130,7 @@ def test_a_cycling_scheduler_cycles_sgd_momentum_and_adam_b1(make, key):
 def test_sgd_weight_decay_takes_a_schedule_driven_by_the_step_count():
     decay = jo.step_schedule(0.5, step_size=2, gamma=0.1)
     got = _run(jo.SGD(lr=0.1, momentum=0.9, weight_decay=decay))
-    ref = _optax(jo.scheduled(optax.sgd, learning_rate=1.0, momentum=0.9))  # shape only
+    ref = _optax(jo.scheduled(optax.sgd, learning_rate=0.1, momentum=0.9))  # without decay
     assert not np.allclose(got, ref)
     params, buf = np.array([1.0, -2.0, 0.5]), np.zeros(3)
     for k, g in enumerate(G):  # PyTorch's SGD with the decay of step k
