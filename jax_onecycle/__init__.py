@@ -12,8 +12,8 @@ from . import family as family
 from .finder import LRRangeTestResult as LRRangeTestResult, lr_range_test as lr_range_test
 from .optim import (
     ReduceLROnPlateauState as ReduceLROnPlateauState,
-    ScheduledState as ScheduledState,
     ScheduledState as SGDState,  # the state of every optimizer: no brainstate needed
+    ScheduledState as ScheduledState,
     hyperparams as hyperparams,
     onecycle_adamw as onecycle_adamw,
     onecycle_sgd as onecycle_sgd,

@@ -555,3 +555,21 @@ def test_lr_apply_and_change_horizon_work_under_brainstates_tree_check():
         again.load_state_dict(sched.state_dict())
     assert again.get_lr() == sched.get_lr() and again.horizon_changes == ((1, 20),)
     assert sched.state_dict()["lr_scale"] == [0.5]
+
+
+def test_a_curve_scaled_back_to_one_keeps_its_factor_and_never_retraces_again():
+    sched = jo.StepLR(base_lr=0.1, step_size=100)
+    opt = jo.SGD(lr=sched)
+    opt.register_trainable_weights({"w": brainstate.ParamState(jnp.zeros(2))})
+    traces = []
+
+    @brainstate.transform.jit
+    def train_step():
+        traces.append(1)
+        opt.update({"w": jnp.ones(2)})
+
+    train_step()
+    for factor in (2.0, 0.5, 2.0, 3.0):  # 0.5 brings the curve back to its own rates
+        sched.lr_apply(lambda lr, f=factor: lr * f)
+        train_step()
+    assert len(traces) == 2 and sched.get_lr() == pytest.approx([0.6])

@@ -326,9 +326,7 @@ def _check_part(fn: str, name: str, part: Any, first: Any) -> None:
             "metric, nor another library's scheduler)",
             part, TypeError,
         )  # fmt: skip
-    if getattr(part, "is_schedule", True) is False:
-        why = getattr(part, "not_a_schedule", "its rate is not a function of its step")
-        raise TypeError(f"{fn}: `{name}` cannot be {type(part).__name__}: {why}")
+    _validate.schedule(fn, name, part)
     if part.num_groups != first.num_groups:
         raise ValueError(
             f"{fn}: `{name}` drives {part.num_groups} parameter group(s), but `schedulers[0]` "
@@ -339,7 +337,7 @@ def _check_part(fn: str, name: str, part: Any, first: Any) -> None:
             f"{fn}: `{name}` and `schedulers[0]` disagree on cycling momentum "
             "(cycle_momentum=True): either every scheduler cycles it or none does."
         )
-    scale = part.state_dict()["lr_scale"]
+    scale = np.asarray(part._lr_scale()).tolist()
     if any(s != 1.0 for s in scale):
         raise ValueError(
             f"{fn}: `{name}` has been rescaled by lr_apply (lr_scale={scale}); compose the "

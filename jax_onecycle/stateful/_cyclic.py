@@ -15,7 +15,7 @@ import jax
 from .. import _validate
 from ..schedules import _pytorch_cyclic
 from ._facade import ScheduleFacade
-from ._scheduler import as_list, per_group
+from ._scheduler import per_group
 
 __all__ = ["CyclicLR"]
 
@@ -71,6 +71,7 @@ class CyclicLR(ScheduleFacade):
         fn = "CyclicLR"
         lows = per_group(fn, "base_lr", base_lr, lambda b: b)  # per_group checks each
         highs = per_group(fn, "max_lr", max_lr, lambda m: m)
+        self.max_lrs = list(highs)  # as given: one, or one per group
         if len(highs) == 1:
             highs = highs * len(lows)
         if len(highs) != len(lows):
@@ -88,7 +89,6 @@ class CyclicLR(ScheduleFacade):
             )
             momentum = _pytorch_cyclic.cyclic_curve(high, low, shape)
         super().__init__(schedules, last_epoch, momentum)
-        self.max_lrs = list(as_list(fn, "max_lr", max_lr))
         self.step_size_up, self.step_size_down = step_size_up, step_size_down
         self.mode, self.gamma, self.scale_mode = mode, gamma, scale_mode
         self.cycle_momentum = cycle_momentum

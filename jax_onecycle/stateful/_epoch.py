@@ -181,6 +181,8 @@ class CosineAnnealingWarmRestarts(ScheduleFacade):
                 "CosineAnnealingWarmRestarts: `T_cur` and `T_i` are read outside `jit` "
                 "(inside, use `last_epoch`)."
             )
+        if self.T_mult == 1:  # equal cycles: no loop over every one so far
+            return epoch % self.T_0, self.T_0
         length = self.T_0
         while epoch >= length:
             epoch -= length

@@ -86,7 +86,6 @@ class ScheduleFacade(LRScheduler):
         # ``lr_apply``'s scale (a float32 device array) and whatever a subclass adds with
         # `_set_curve_record`. A new entry, or a new shape, makes brainstate trace again.
         self._record = brainstate.LongTermState({"epoch": epoch})
-        self._unscaled = np.ones(len(schedules), np.float32)
         self._schedules = list(schedules)
         self._momentum_schedule = momentum
         given: Any = self.settings().get("base_lr")
@@ -111,12 +110,18 @@ class ScheduleFacade(LRScheduler):
 
     def _lr_scale(self) -> Any:
         """Every group's ``lr_apply`` factor: the record's array, or ones (host) if none."""
-        return self._record.value.get("scale", self._unscaled)
+        scale = self._record.value.get("scale")
+        return np.ones(self.num_groups, np.float32) if scale is None else scale
 
     def _set_lr_scale(self, scale: np.ndarray, like: Any) -> None:
-        """Keep ``scale`` (float32, one per group) placed as ``like``; none while all 1."""
-        unscaled = bool(np.all(np.asarray(scale) == 1.0))
-        self._set_curve_record("scale", None if unscaled else place(scale, jnp.asarray(like)))
+        """Keep ``scale`` (float32, one per group) placed as ``like``.
+
+        The record gains the entry at the first factor other than 1 and keeps it from then on
+        (back at 1 too): its structure changes once, so a compiled update retraces once.
+        """
+        if "scale" not in self._record.value and bool(np.all(np.asarray(scale) == 1.0)):
+            return
+        self._set_curve_record("scale", place(scale, jnp.asarray(like)))
 
     def _set_curve_record(self, name: str, value: ArrayLike | None) -> None:
         """Keep ``value`` in the record State (None: drop ``name``): a compiled update that

@@ -4,7 +4,7 @@ It validates its own arguments under its own name, builds the learning-rate (and
 ``cycle_momentum=True``, the momentum) curve per parameter group from `schedules._onecycle`,
 applies its horizon changes with `schedules._horizon` (the same function the optax entry
 points use, so both forms give the same values), and hands the curves to the facade
-machinery of `_scheduler`. Every value it gives is float32, whatever ``jax_enable_x64``.
+machinery of `_facade`. Every value it gives is float32, whatever ``jax_enable_x64``.
 """
 
 from __future__ import annotations
@@ -133,7 +133,6 @@ class OneCycleLR(ScheduleFacade):
         # update (brainstate.transform.jit) that read this scheduler is traced once more and
         # takes the new curve; between changes nothing recompiles.
         self._set_curve_record("horizon", _changes_record(changes))
-        self._settings = settings  # the validated cycle (_onecycle.CycleSettings)
         self.pct_start = settings.pct_start
         self.anneal_strategy = settings.anneal_strategy
         self.div_factor = settings.div_factor
