@@ -298,13 +298,6 @@ def part_b(args, targets: Targets) -> None:
 
         return train_step
 
-    def ours():
-        model = bs_model(SMALL)
-        scheduler = jo.OneCycleLR(max_lr=MAX_LR, total_steps=TOTAL * 10, cycle_momentum=True)
-        opt = jo.SGD(lr=scheduler, momentum=0.9)
-        opt.register_trainable_weights(model.states(brainstate.ParamState))
-        return model, train_step_for(model, opt.update), scheduler.step
-
     def version(jo_version):
         def build():
             model = bs_model(SMALL)
@@ -316,6 +309,8 @@ def part_b(args, targets: Targets) -> None:
             return model, train_step_for(model, opt.update), sched.step
 
         return build
+
+    ours = version(jo)
 
     def theirs():
         model = bs_model(SMALL)

@@ -188,9 +188,10 @@ def lr_range_test(
                 for s in run.stateful_fun.get_write_states(carry, chunk_lrs, xs):
                     snapshot.setdefault(id(s), (s, s.value))
             carry, (chunk_losses, used) = run(carry, chunk_lrs, xs)
-            used_lrs = np.asarray(used[:n]).reshape(n, -1)
-            if start == 0 and not np.allclose(used_lrs, np.asarray(chunk_lrs[:n])[:, None]):
-                raise TypeError(_SCHEDULED)
+            if start == 0:  # the first chunk proves the rate reaches the update
+                used_lrs = np.asarray(used[:n]).reshape(n, -1)
+                if not np.allclose(used_lrs, np.asarray(chunk_lrs[:n])[:, None]):
+                    raise TypeError(_SCHEDULED)
             why = ""
             for loss in np.asarray(chunk_losses, dtype=np.float64)[:n].reshape(n, -1):
                 if not np.isfinite(loss).all():

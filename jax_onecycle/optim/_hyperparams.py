@@ -2,7 +2,8 @@
 
 The search is structural, not tied to one optax class: any object in the state that
 carries a ``hyperparams`` mapping (``optax.inject_hyperparams``' states, `scheduled`'s,
-`reduce_lr_on_plateau`'s, each parameter group of `SGD`) contributes its entries. It walks
+`reduce_lr_on_plateau`'s, `SGD`'s one state, whose keys are ``"g/name"`` with several
+parameter groups) contributes its entries. It walks
 named tuples, tuples, lists and mappings, so it sees through ``optax.chain``,
 ``optax.partition`` / ``multi_transform``, ``optax.MultiSteps``, nested injections and
 Flax NNX's wrapped ``nnx.Optimizer.opt_state``.

@@ -222,12 +222,17 @@ def scheduled(
     fixed = {k: v for k, v in hyperparams.items() if k not in schedules and k not in numeric}
 
     def values(count: jax.Array, current: Mapping[str, Any]) -> dict[str, jax.Array]:
-        # In the order the caller gave them; schedules at ``count``, numbers as stored.
-        return {
-            k: _at(fn, k, schedules[k], count) if k in schedules else hyper(current[k])
-            for k in hyperparams
-            if k in schedules or k in numeric
-        }
+        # In the order the caller gave them; schedules at ``count``, numbers as stored. A
+        # schedule given for several names (one per parameter group) is evaluated once.
+        at: dict[int, jax.Array] = {}
+        out = {}
+        for k in hyperparams:
+            if k in schedules:
+                s = schedules[k]
+                out[k] = at[id(s)] if id(s) in at else at.setdefault(id(s), _at(fn, k, s, count))
+            elif k in numeric:
+                out[k] = hyper(current[k])
+        return out
 
     def build(hp: Mapping[str, jax.Array]) -> optax.GradientTransformationExtraArgs:
         return optax.with_extra_args_support(factory(**fixed, **hp))

@@ -63,7 +63,7 @@ def check_milestones(fn: str, name: str, value: Any, parts: int) -> list[int]:
 
 
 def _count(count: ArrayLike) -> jax.Array:
-    """An integer count as int32 in [0, 2**31 - 1]; a float count as it is (each part floors)."""
+    """An integer count as int32 in [0, 2**31 - 1]; a float count as it is (the parts decide)."""
     count = jnp.asarray(count)
     return engine.steps(count) if jnp.issubdtype(count.dtype, jnp.integer) else count
 

@@ -39,8 +39,8 @@ __all__ = ["get_schedule"]
 
 _FN = "get_schedule"
 
-# The scheduler_specific_kwargs each name takes (transformers' keyword names); a name with
-# ``num_training_steps`` None in _NEEDS_TOTAL may leave it out.
+# The scheduler_specific_kwargs each name takes (transformers' keyword names); a name that
+# is not in _NEEDS_TOTAL may leave ``num_training_steps`` out (None).
 _KWARGS: dict[str, tuple[str, ...]] = {
     "linear": (),
     "cosine": ("num_cycles",),

@@ -6,8 +6,9 @@ in its own dtype. Parameter groups are ``optax.multi_transform`` over one chain 
 (the chain the named optimizer gives, `SGD`, `Adam`, `AdamW`); gradient clipping is
 ``optax.clip_by_global_norm`` over every group at once, before the groups split. A group's
 learning rate (and the momentum, ``b1`` for Adam) is a float, a schedule of the one count,
-or a scheduler's current value read from its States inside the compiled update, so neither
-``scheduler.step()`` nor ``lr_apply`` recompiles. The state lives in one brainstate State
+or a scheduler's current value read from its States inside the compiled update, so
+``scheduler.step()`` never recompiles (nor ``lr_apply`` on a float rate; the first scaling of
+a scheduler's curve traces the update once more). The state lives in one brainstate State
 made up front; what `state_dict` saves is checked whole by `_state_io` on the way back.
 """
 
@@ -23,6 +24,7 @@ import numpy as np
 import optax
 
 from .. import _validate
+from ..optim._onecycle import clip_norm
 from ..optim._scheduled import ScheduledState, hyper, scheduled
 from . import _state_io
 from ._groups import as_states, check_grads, claim, regroup
@@ -113,11 +115,7 @@ class Optimizer(brainstate.graph.Node):
         self.lr = check_lr(fn, lr)
         self._chain, self._momentum_name, self._momentum = chain, momentum_name, momentum
         self._shared = shared
-        self.grad_clip_norm = (
-            None
-            if grad_clip_norm is None
-            else _validate.positive(fn, "grad_clip_norm", grad_clip_norm)
-        )
+        self.grad_clip_norm = clip_norm(fn, grad_clip_norm)
         self.param_states: dict[Any, brainstate.State] = {}
         self._group_of: dict[Any, int] = {}
         self._group_lrs: list[LR] = []
@@ -146,6 +144,7 @@ class Optimizer(brainstate.graph.Node):
         """Every injected hyperparameter: a float, or a schedule of the one count."""
         lrs = self._groups()
         specs: dict[str, Any] = {}
+        momenta: dict[int, Any] = {}  # one momentum schedule per scheduler, however many groups
         for g, lr in enumerate(lrs):
             prefix = f"{g}/" if len(lrs) > 1 else ""
             momentum = self._momentum
@@ -153,7 +152,7 @@ class Optimizer(brainstate.graph.Node):
                 entry = sum(o is lr for o in lrs[:g])  # a scheduler's e-th group
                 specs[prefix + "learning_rate"] = lambda _, lr=lr, e=entry: lr.group_lr(e)
                 if lr.current_momentum() is not None:
-                    momentum = lambda _, lr=lr: lr.current_momentum()  # noqa: E731
+                    momentum = momenta.setdefault(id(lr), lambda _, lr=lr: lr.current_momentum())
             else:
                 specs[prefix + "learning_rate"] = lr
             if momentum is not None:
@@ -202,7 +201,8 @@ class Optimizer(brainstate.graph.Node):
     def add_param_group(self, param_states: Any, lr: LR | None = None) -> None:
         """Add a parameter group with its own learning rate (default: the optimizer's).
 
-        A scheduler whose ``max_lr`` is a list drives group ``g`` with entry ``g``; a
+        A scheduler whose ``max_lr`` is a list drives the k-th group it drives with entry
+        ``k``; a
         scheduler with ``cycle_momentum=True`` cycles that group's momentum. The buffers of
         the existing groups are kept; weights already in a group are refused.
         """
