@@ -15,7 +15,6 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
@@ -132,8 +131,7 @@ def momentum_cycle(
     size = cycle.decay_step_size
     use = size > 0 and decay_mom_rate != 0
     post = _engine.growth(decay_mom_rate, size) if use else _engine.constant
-    dtype = jnp.result_type(float)
-    lo, hi = jnp.asarray(low, dtype), jnp.asarray(high, dtype)
+    lo, hi = _engine.rate_array(low), _engine.rate_array(high)
     return _cycle(hi, lo, cycle, (hi, post), start=lo)
 
 

@@ -14,8 +14,8 @@ numbers: the integer step where ``join_schedules`` switches to it (``switch``) a
 position where its ramp starts (``origin``); the ramp is evaluated at
 ``count - switch + (switch - origin)``.
 
-Names without a leading underscore are used by the other modules of the package; a
-leading underscore means "this module only".
+The names in ``__all__`` are used by the other modules of the package; a leading
+underscore means "this module only".
 """
 
 from __future__ import annotations
@@ -35,9 +35,7 @@ from .._validate import INT32_MAX
 
 __all__ = [
     "Shape",
-    "Curve",
     "Segment",
-    "ramp",
     "build",
     "segments_from_knots",
     "steps",
@@ -228,7 +226,7 @@ def hold(at: int, value: Any) -> Segment:
 
 
 def rate_array(value: Any) -> jax.Array:
-    """A checked learning rate (``_validate.learning_rate``) as JAX's default float dtype.
+    """A checked rate or momentum as JAX's default float dtype.
 
     float32 (float64 only with ``jax_enable_x64``), whatever the value's own dtype.
     """

@@ -11,7 +11,6 @@ horizon of a run in progress", pins the formula; `change_horizon` is the public 
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -67,20 +66,6 @@ def horizon_curve(
     return changed
 
 
-def _pair_value(fn: str, name: str, value: Any, where: str) -> int:
-    """One integer of a horizon change (not a bool, not a float), in [0, 2**31 - 1]."""
-    allowed = f"an integer in [0, 2**31 - 1] ({where})"
-    if isinstance(value, bool | np.bool_ | float | np.floating):
-        _validate.fail(fn, name, allowed, value, TypeError)
-    try:
-        as_int = operator.index(value)
-    except TypeError:
-        _validate.fail(fn, name, allowed, value, TypeError)
-    if not 0 <= as_int <= _validate.INT32_MAX:
-        _validate.fail(fn, name, allowed, value)
-    return as_int
-
-
 def check_change(
     fn: str, at_step: Any, total_steps: Any, new_total_steps: Any, *, names: Sequence[str] = ()
 ) -> tuple[int, int, int]:
@@ -90,7 +75,7 @@ def check_change(
     """
     at_name, total_name, new_name = names or ("at_step", "total_steps", "new_total_steps")
     t = _validate.step_count(fn, total_name, total_steps)
-    a = _pair_value(fn, at_name, at_step, "the step the change is made at")
+    a = _validate.step_count(fn, at_name, at_step, minimum=0)
     n = _validate.step_count(fn, new_name, new_total_steps)
     if a >= t:
         _validate.fail(fn, at_name, f"in [0, {total_name}) = [0, {t})", at_step)

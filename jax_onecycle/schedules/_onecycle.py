@@ -16,7 +16,6 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.typing import ArrayLike
@@ -220,14 +219,12 @@ def _cycle(settings: CycleSettings, values: list[Any]) -> optax.Schedule:
     return apply_horizon_changes(curve, settings.total_steps, settings.horizon_changes)
 
 
-def lr_curve(
-    settings: CycleSettings, max_lr: ArrayLike, *, fn: str, name: str = "max_lr"
-) -> optax.Schedule:
+def lr_curve(settings: CycleSettings, max_lr: ArrayLike, *, fn: str) -> optax.Schedule:
     """The learning-rate curve of ``settings`` for one peak ``max_lr`` (validated here).
 
     The initial and final rates derived from the divisors must be finite in float32.
     """
-    peak = _engine.rate_array(_validate.learning_rate(fn, name, max_lr))
+    peak = _engine.rate_array(_validate.learning_rate(fn, "max_lr", max_lr))
     s = settings
     torch_like = s.convention in ("torch", "optax")
     if not _validate.is_tracer(max_lr):
@@ -237,7 +234,7 @@ def lr_curve(
             _validate.fail(
                 fn,
                 "div_factor",
-                f"large enough that {name} / div_factor is a finite float32 "
+                f"large enough that max_lr / div_factor is a finite float32 "
                 f"(>= {top / _validate.F32_MAX:.3g})",
                 s.div_factor,
             )
@@ -264,8 +261,7 @@ def momentum_curve(settings: CycleSettings, base: float, high: float) -> optax.S
     stays there through the final phase (PyTorch's ``three_phase``; the same for the
     three-phase optax curve).
     """
-    dtype = jnp.result_type(float)
-    lo, hi = jnp.asarray(base, dtype), jnp.asarray(high, dtype)
+    lo, hi = _engine.rate_array(base), _engine.rate_array(high)
     return _cycle(settings, [hi, lo, hi] + ([hi] if settings.three_phase else []))
 
 

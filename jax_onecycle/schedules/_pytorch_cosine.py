@@ -66,7 +66,7 @@ def cosine_annealing_curve(
     base_lr, eta_min = engine.rate_array(base_lr), engine.rate_array(eta_min)
     half = build([engine.span(0, float(t_max), base_lr, eta_min, cos)], last_step=t_max)
     if hold:
-        return lambda count: half(engine.epoch_of(count, steps_per_epoch))
+        return engine.per_epoch(half, steps_per_epoch)
 
     def schedule(count: ArrayLike) -> jax.Array:
         epoch = engine.epoch_of(count, steps_per_epoch)
