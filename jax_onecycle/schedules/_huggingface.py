@@ -54,6 +54,11 @@ def warmup_segments(start: Any, peak: Any, steps: int, shape: Shape = linear) ->
     )
 
 
+def after_warmup(lr: Any, warmup: int, *segments: Segment) -> optax.Schedule:
+    """Hugging Face's linear warmup from 0 over ``warmup`` steps, then ``segments``."""
+    return build(warmup_segments(lr * 0.0, lr, warmup) + list(segments), last_step=None)
+
+
 def _at(step: int) -> int:
     return min(step, _validate.INT32_MAX)  # a switch past the int32 range is never reached
 
@@ -104,7 +109,7 @@ def linear_warmup_curve(lr: Any, warmup: int, total: int) -> optax.Schedule:
         end=zero,
         shape=linear,
     )
-    return build(warmup_segments(zero, lr, warmup) + [decay], last_step=None)
+    return after_warmup(lr, warmup, decay)
 
 
 @recorded("cosine_schedule_with_warmup")
@@ -137,9 +142,7 @@ def cosine_schedule_with_warmup(
 def cosine_warmup_curve(lr: Any, warmup: int, total: int, cycles: float) -> optax.Schedule:
     """`cosine_schedule_with_warmup` for checked arguments (``lr`` an array)."""
     shape = cosine_cycles(cycles, max(1, total - warmup))
-    zero = lr * 0.0
-    decay = span(warmup, math.inf, lr, zero, shape)
-    return build(warmup_segments(zero, lr, warmup) + [decay], last_step=None)
+    return after_warmup(lr, warmup, span(warmup, math.inf, lr, lr * 0.0, shape))
 
 
 @recorded("constant_schedule_with_warmup")
@@ -164,7 +167,7 @@ def constant_schedule_with_warmup(base_lr: ArrayLike, num_warmup_steps: int) -> 
 
 def constant_warmup_curve(lr: Any, warmup: int) -> optax.Schedule:
     """`constant_schedule_with_warmup` for checked arguments (``lr`` an array)."""
-    return build(warmup_segments(lr * 0.0, lr, warmup) + [hold(warmup, lr)], last_step=None)
+    return after_warmup(lr, warmup, hold(warmup, lr))
 
 
 @recorded("wsd_schedule")

@@ -26,11 +26,11 @@ from jax.typing import ArrayLike
 from .. import _validate
 from . import _engine
 from ._huggingface import (
+    after_warmup,
     check_wsd_options,
     constant_warmup_curve,
     cosine_warmup_curve,
     linear_warmup_curve,
-    warmup_segments,
     wsd_curve,
 )
 from ._spec import recorded
@@ -157,16 +157,11 @@ def _cycles(kw: dict[str, Any], default: float) -> float:
 # ---- the names that the family does not already have -------------------------------------
 
 
-def _after_warmup(lr: Any, w: int, *segments: _engine.Segment) -> optax.Schedule:
-    """Hugging Face's linear warmup from 0 over ``w`` steps, then ``segments``."""
-    return _engine.build(warmup_segments(jnp.zeros_like(lr), lr, w) + list(segments), None)
-
-
 def _restarts(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
     span = max(1, n - w)  # progress = (k - w) / span; 0 once it reaches 1
     zero = jnp.zeros_like(lr)
     shape = _engine.hard_restarts(_cycles(kw, 1))
-    return _after_warmup(
+    return after_warmup(
         lr, w, _engine.span(w, float(span), lr, zero, shape), _engine.hold(w + span, zero)
     )
 
@@ -180,7 +175,7 @@ def _polynomial(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
             f"with base_lr={lr!r} (as in transformers)."
         )
     decay = _engine.span(w, float(n - w), lr, end, _engine.power(p))
-    return _after_warmup(lr, w, decay, _engine.hold(n + 1, end))
+    return after_warmup(lr, w, decay, _engine.hold(n + 1, end))
 
 
 def _inverse_sqrt_schedule(lr: Any, w: int, kw: dict[str, Any]) -> optax.Schedule:
@@ -188,13 +183,13 @@ def _inverse_sqrt_schedule(lr: Any, w: int, kw: dict[str, Any]) -> optax.Schedul
     if timescale is None:
         timescale = w or 10_000  # transformers' default
     timescale = _validate.positive(_FN, _key("timescale"), timescale)
-    return _after_warmup(lr, w, _engine.span(w, math.inf, lr, lr, _engine.inverse_sqrt(timescale)))
+    return after_warmup(lr, w, _engine.span(w, math.inf, lr, lr, _engine.inverse_sqrt(timescale)))
 
 
 def _cosine_min(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
     low = lr * _min_rate(lr, kw)
     shape = _engine.cosine_cycles(_cycles(kw, 0.5), max(1, n - w))  # not clamped past n, as HF
-    return _after_warmup(lr, w, _engine.span(w, math.inf, lr, low, shape))
+    return after_warmup(lr, w, _engine.span(w, math.inf, lr, low, shape))
 
 
 def _cosine_warmup_min(lr: Any, w: int, n: int, kw: dict[str, Any]) -> optax.Schedule:
