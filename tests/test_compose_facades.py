@@ -345,3 +345,15 @@ def test_the_porting_pages_warmup_cosine_lines_give_pytorchs_rates():
     _close(np.asarray(namespace["lr"](jnp.arange(len(values)))), values)
     used, _ = _rates_used(namespace["scheduler"], 18)  # the facade holds eta_min after T_max
     _close(used, values[:18])
+
+
+@pytest.mark.parametrize("cls", [jo.LambdaLR, jo.MultiplicativeLR])
+def test_a_rule_facade_is_read_from_one_state_by_a_compiled_update(cls):
+    """Its host-evaluated rates live in the facade's one record State, with the counter."""
+    sched = cls([0.1, 0.2], lambda e: 0.9)
+    sched.step()
+    sched.lr_apply(lambda r: r / 2)
+    read = brainstate.transform.StatefulFunction(
+        lambda: [sched.group_lr(0), sched.group_lr(1)]
+    ).get_read_states()
+    assert len(read) == 1

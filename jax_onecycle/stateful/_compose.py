@@ -15,7 +15,6 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import brainstate
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -101,8 +100,14 @@ class _RuleFacade(ScheduleFacade):
             curves = [self._refuse for _ in rules]
         super().__init__(curves, last_epoch)
         epoch = int(np.asarray(self._epoch))
-        # float64 on the host: the rates PyTorch computes (Python floats), to the last bit
-        self._rates = brainstate.LongTermState(np.asarray(self._host_rates(epoch), np.float64))
+        # float64 on the host: the rates PyTorch computes (Python floats), to the last bit; in
+        # the facade's one record State, read with the counter by a compiled update
+        self._set_curve_record("rates", np.asarray(self._host_rates(epoch), np.float64))
+
+    @property
+    def _rates(self) -> Any:
+        """The current rate of each group (the record's ``"rates"``)."""
+        return self._record.value["rates"]
 
     def _refuse(self, count: ArrayLike) -> jax.Array:
         raise TypeError(f"{type(self).__name__} cannot serve as a schedule: {_UNTRACEABLE}")
@@ -114,8 +119,10 @@ class _RuleFacade(ScheduleFacade):
         raise NotImplementedError
 
     def group_lr(self, group: int) -> jax.Array:
-        rate = jnp.asarray(self._rates.value[group], jnp.float32)
-        return rate * jnp.asarray(self._scale(group), jnp.float32)
+        record = self._record.value  # one read: the rates and any scale
+        rate = jnp.asarray(record["rates"][group], jnp.float32)
+        scale = record.get("scale")
+        return rate if scale is None else rate * jnp.asarray(scale[group], jnp.float32)
 
     def __call__(self, count: ArrayLike) -> jax.Array:
         """The rate of group 0 at ``count`` when ``lr_lambda`` is traceable; else a TypeError."""
@@ -135,24 +142,24 @@ class _RuleFacade(ScheduleFacade):
                 raise TypeError(f"{fn}: call it outside `jit`: {_UNTRACEABLE}")
             by_one = epoch is None
             new = optax.safe_increment(jnp.asarray(current, jnp.int32)) if by_one else epoch
-            rates = self._traced_rates(jnp.asarray(new, jnp.int32), self._rates.value, by_one)
+            rates = self._traced_rates(jnp.asarray(new, jnp.int32), self._rates, by_one)
             super().step(epoch)
-            self._rates.value = rates.astype(self._rates.value.dtype)
+            self._set_curve_record("rates", rates.astype(self._rates.dtype))
             return
         now = int(np.asarray(current))
         if epoch is None:
-            new, previous = min(now + 1, _validate.INT32_MAX), list(np.asarray(self._rates.value))
+            new, previous = min(now + 1, _validate.INT32_MAX), list(np.asarray(self._rates))
             previous = previous if new == now + 1 else None
         else:
             new, previous = _validate.step_count(fn, "epoch", epoch, minimum=0), None
             if new == now + 1:
-                previous = list(np.asarray(self._rates.value))
+                previous = list(np.asarray(self._rates))
         if new == now:  # the counter saturated at 2**31 - 1 (or a jump to where it is)
-            rates = list(np.asarray(self._rates.value))
+            rates = list(np.asarray(self._rates))
         else:
             rates = self._host_rates(new, previous)  # raises before anything changes
         super().step(new)
-        self._rates.value = np.asarray(rates, np.float64)
+        self._set_curve_record("rates", np.asarray(rates, np.float64))
 
     @property
     def last_epoch(self) -> Any:
@@ -165,13 +172,13 @@ class _RuleFacade(ScheduleFacade):
 
     def extra_state(self) -> dict[str, Any]:
         """The current rates (float64, as PyTorch's Python floats), restored as saved."""
-        return {"rates": np.asarray(self._rates.value, np.float64).tolist()}
+        return {"rates": np.asarray(self._rates, np.float64).tolist()}
 
     def restore_extra(self, fn: str, entries: Mapping[str, Any]) -> Callable[[], None]:
-        rates = leaf(fn, "state_dict['rates']", entries["rates"], self._rates.value)
+        rates = leaf(fn, "state_dict['rates']", entries["rates"], self._rates)
 
         def load() -> None:
-            self._rates.value = place(rates, self._rates.value)
+            self._set_curve_record("rates", place(rates, self._rates))
 
         return load
 

@@ -103,11 +103,6 @@ class ScheduleFacade(LRScheduler):
     def _set_epoch(self, epoch: Any) -> None:
         self._record.value = {**self._record.value, "epoch": epoch}
 
-    def _scale(self, group: int) -> Any:
-        """``lr_apply``'s factor of ``group``, read from the record State (1 if none)."""
-        scale = self._record.value.get("scale")
-        return 1.0 if scale is None else scale[group]
-
     def _lr_scale(self) -> Any:
         """Every group's ``lr_apply`` factor: the record's array, or ones (host) if none."""
         scale = self._record.value.get("scale")
