@@ -33,6 +33,16 @@ __all__ = ["onecycle_sgd", "onecycle_adamw"]
 ScalarOrSchedule = optax.ScalarOrSchedule
 
 
+def _clip(grad_clip_norm: float | None) -> list[optax.GradientTransformation]:
+    """Clipping to the global norm first, or nothing."""
+    return [optax.clip_by_global_norm(grad_clip_norm)] if grad_clip_norm is not None else []
+
+
+def _l2(weight_decay: Any, mask: Any) -> list[optax.GradientTransformation]:
+    """PyTorch's L2 penalty added to the gradient, or nothing (no work) for None."""
+    return [optax.add_decayed_weights(weight_decay, mask)] if weight_decay is not None else []
+
+
 def sgd_chain(
     learning_rate: Any,
     momentum: Any,
@@ -47,10 +57,9 @@ def sgd_chain(
     ``mask`` limits the decay to the leaves it marks True (as ``optax.adamw``'s ``mask``);
     ``grad_clip_norm`` clips to the global norm first.
     """
-    decay = [optax.add_decayed_weights(weight_decay, mask)] if weight_decay is not None else []
     return optax.chain(
-        *([optax.clip_by_global_norm(grad_clip_norm)] if grad_clip_norm is not None else []),
-        *decay,
+        *_clip(grad_clip_norm),
+        *_l2(weight_decay, mask),
         optax.trace(decay=momentum, nesterov=nesterov),
         optax.scale_by_learning_rate(learning_rate),
     )
@@ -67,9 +76,16 @@ def adamw_chain(
 ) -> optax.GradientTransformation:
     """PyTorch's AdamW (decoupled weight decay, bias correction with the current ``b1``)."""
     return optax.chain(
-        *([optax.clip_by_global_norm(grad_clip_norm)] if grad_clip_norm is not None else []),
+        *_clip(grad_clip_norm),
         optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, mask=mask),
     )
+
+
+def adam_chain(
+    learning_rate: Any, b1: Any, b2: Any, eps: Any, weight_decay: Any = None, mask: Any = None
+) -> optax.GradientTransformation:
+    """PyTorch's Adam: L2 ``weight_decay`` added to the gradient, then Adam's moments."""
+    return optax.chain(*_l2(weight_decay, mask), optax.adam(learning_rate, b1=b1, b2=b2, eps=eps))
 
 
 def _schedules(
@@ -188,7 +204,7 @@ def onecycle_sgd(
         nesterov=nesterov,
         grad_clip_norm=clip_norm(fn, grad_clip_norm),
         mask=check_mask(fn, mask),
-        static_args=("grad_clip_norm", "mask"),
+        static_args=("grad_clip_norm",),  # a callable mask is static in `scheduled` itself
     )
 
 
@@ -260,7 +276,7 @@ def onecycle_adamw(
         ),
         grad_clip_norm=clip_norm(fn, grad_clip_norm),
         mask=check_mask(fn, mask),
-        static_args=("grad_clip_norm", "mask"),
+        static_args=("grad_clip_norm",),  # a callable mask is static in `scheduled` itself
     )
 
 

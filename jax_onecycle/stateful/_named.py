@@ -12,10 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import optax
 
 from .. import _validate
-from ..optim._onecycle import adamw_chain, check_mask, sgd_chain
+from ..optim._onecycle import adam_chain, adamw_chain, check_mask, sgd_chain
 from ._optimizer import LR, Optimizer
 from ._scheduler import LRScheduler, concrete
 
@@ -44,16 +43,6 @@ def _betas(fn: str, betas: Any) -> tuple[float, float]:
         _validate.fail(fn, "betas", "a pair (b1, b2) of floats in [0, 1)", betas, TypeError)
     return _validate.momentum(fn, "betas[0]", betas[0]), _validate.momentum(
         fn, "betas[1]", betas[1]
-    )
-
-
-def adam_chain(
-    learning_rate: Any, b1: Any, b2: Any, eps: Any, weight_decay: Any = None, mask: Any = None
-) -> optax.GradientTransformation:
-    """PyTorch's Adam: L2 ``weight_decay`` added to the gradient, then Adam's moments."""
-    return optax.chain(
-        *([optax.add_decayed_weights(weight_decay, mask)] if weight_decay is not None else []),
-        optax.adam(learning_rate, b1=b1, b2=b2, eps=eps),
     )
 
 

@@ -180,8 +180,8 @@ class Optimizer(brainstate.graph.Node):
                 )
                 return tx if clip is None else optax.chain(optax.clip_by_global_norm(clip), tx)
 
-            static = [k for k in ("mask",) if k in self._shared]  # not a hyperparameter
-            self._transform = scheduled(build, static_args=static, **self._hyper_specs())
+            # a mask (always a callable here) is static in `scheduled` itself
+            self._transform = scheduled(build, **self._hyper_specs())
         return self._transform
 
     # --- weights and groups ----------------------------------------------------------
