@@ -16,6 +16,9 @@ import importlib
 import os
 from types import ModuleType
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
 # The generators need reference libraries that are not test dependencies (fastai,
@@ -88,3 +91,29 @@ def pytest_runtest_makereport(item, call):
                 "@pytest.mark.live: mark it, so that CI's live-parity stage runs it"
             )
     return report
+
+
+# ---- shared by the golden and live comparisons of schedules ------------------------------
+
+
+def golden_tolerance(values) -> dict:
+    """float32 against a reference's float64: relative 1e-5, absolute 1e-7 of the largest."""
+    return dict(rtol=1e-5, atol=1e-7 * float(np.max(np.abs(values))))
+
+
+def assert_schedule_matches(sched, values) -> None:
+    """``jit(sched)`` at steps 0, 1, ... equals ``values`` within `golden_tolerance`."""
+    steps = jnp.arange(len(values))
+    np.testing.assert_allclose(jax.jit(sched)(steps), values, **golden_tolerance(values))
+
+
+def torch_rates(build, lr, steps: int) -> list[float]:
+    """The rate each of ``steps`` torch SGD steps uses under the scheduler ``build(opt)``."""
+    torch = reference("torch")
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    sched, values = build(opt), []
+    for _ in range(steps):
+        values.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return values

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import reference
+from conftest import assert_schedule_matches, golden_tolerance, reference, torch_rates
 
 import jax_onecycle as jo
 
@@ -38,10 +38,6 @@ LAMBDAS = {
 RULE_FUNCTIONS = {"lambda": jo.lambda_schedule, "multiplicative": jo.multiplicative_schedule}
 
 
-def _tolerance(values):
-    return dict(rtol=1e-5, atol=1e-7 * float(np.max(np.abs(values))))
-
-
 def _part(part):
     kwargs = dict(part["kwargs"])
     if "lr_lambda" in kwargs:
@@ -59,12 +55,12 @@ def _sequential(case):
 @pytest.mark.parametrize("case", SEQUENTIAL, ids=[c["id"] for c in SEQUENTIAL])
 def test_sequential_restarts_each_part_at_its_milestone_as_pytorch(case):
     ours = np.asarray(jax.jit(_sequential(case))(jnp.asarray(case["steps"], jnp.int32)))
-    np.testing.assert_allclose(ours, case["values"], **_tolerance(case["values"]))
+    np.testing.assert_allclose(ours, case["values"], **golden_tolerance(case["values"]))
     torch_seq = np.asarray(case["torch_sequential"])
     if case["id"] in DEPARTURES:  # PyTorch does not restart the later part: evidence kept
-        assert not np.allclose(ours, torch_seq, **_tolerance(torch_seq))
+        assert not np.allclose(ours, torch_seq, **golden_tolerance(torch_seq))
     else:  # elsewhere SequentialLR itself gives the same numbers
-        np.testing.assert_allclose(ours, torch_seq, **_tolerance(torch_seq))
+        np.testing.assert_allclose(ours, torch_seq, **golden_tolerance(torch_seq))
 
 
 @pytest.mark.parametrize("case", SEQUENTIAL, ids=[c["id"] for c in SEQUENTIAL])
@@ -81,7 +77,7 @@ def test_sequential_golden_values_in_float64(case):
 def test_rules_match_lambda_lr_and_multiplicative_lr(case):
     sched = RULE_FUNCTIONS[case["kind"]](case["base_lr"], LAMBDAS[case["lr_lambda"]])
     ours = np.asarray(jax.jit(sched)(jnp.asarray(case["steps"], jnp.int32)))
-    np.testing.assert_allclose(ours, case["values"], **_tolerance(case["values"]))
+    np.testing.assert_allclose(ours, case["values"], **golden_tolerance(case["values"]))
     assert sched.spec is None  # a function has no JSON form
 
 
@@ -277,27 +273,10 @@ def test_bad_lr_lambda_is_refused_by_name(make):
 # ---- live PyTorch ------------------------------------------------------------------------
 
 
-def _torch_run(build, lr, epochs):
-    torch = reference("torch")
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
-    sched, values = build(opt), []
-    for _ in range(epochs):
-        values.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return values
-
-
-def _check(sched, values):
-    np.testing.assert_allclose(
-        jax.jit(sched)(jnp.arange(len(values))), values, **_tolerance(values)
-    )
-
-
 @pytest.mark.live
 def test_live_linear_warmup_into_cosine():
     tls = reference("torch.optim.lr_scheduler")
-    values = _torch_run(
+    values = torch_rates(
         lambda o: tls.SequentialLR(
             o, [tls.LinearLR(o, 0.2, 1.0, 6), tls.CosineAnnealingLR(o, 15, 0.01)], [6]
         ),
@@ -308,13 +287,13 @@ def test_live_linear_warmup_into_cosine():
         [jo.linear_lr_schedule(0.3, 0.2, 1.0, 6), jo.cosine_annealing_schedule(0.3, 15, 0.01)],
         [6],
     )
-    _check(ours, values)
+    assert_schedule_matches(ours, values)
 
 
 @pytest.mark.live
 def test_live_constant_exponential_step():
     tls = reference("torch.optim.lr_scheduler")
-    values = _torch_run(
+    values = torch_rates(
         lambda o: tls.SequentialLR(
             o,
             [tls.ConstantLR(o, 0.5, 2), tls.ExponentialLR(o, 0.7), tls.StepLR(o, 4, 0.2)],
@@ -331,13 +310,13 @@ def test_live_constant_exponential_step():
         ],
         [3, 8],
     )
-    _check(ours, values)
+    assert_schedule_matches(ours, values)
 
 
 @pytest.mark.live
 def test_live_multistep_into_polynomial():
     tls = reference("torch.optim.lr_scheduler")
-    values = _torch_run(
+    values = torch_rates(
         lambda o: tls.SequentialLR(
             o, [tls.MultiStepLR(o, [1, 4], 0.5), tls.PolynomialLR(o, 9, 1.5)], [6]
         ),
@@ -347,19 +326,19 @@ def test_live_multistep_into_polynomial():
     ours = jo.sequential_schedule(
         [jo.multistep_schedule(0.1, [1, 4], 0.5), jo.polynomial_schedule(0.1, 9, 1.5)], [6]
     )
-    _check(ours, values)
+    assert_schedule_matches(ours, values)
 
 
 @pytest.mark.live
 def test_live_lambda_lr_and_multiplicative_lr():
     tls = reference("torch.optim.lr_scheduler")
-    _check(
+    assert_schedule_matches(
         jo.lambda_schedule(0.1, LAMBDAS["warmup_cosine_5_30"]),
-        _torch_run(lambda o: tls.LambdaLR(o, _guide_rule), 0.1, 40),
+        torch_rates(lambda o: tls.LambdaLR(o, _guide_rule), 0.1, 40),
     )
-    _check(
+    assert_schedule_matches(
         jo.multiplicative_schedule(0.1, lambda e: 1.0 - 0.02 * e),
-        _torch_run(lambda o: tls.MultiplicativeLR(o, lambda e: 1.0 - 0.02 * e), 0.1, 40),
+        torch_rates(lambda o: tls.MultiplicativeLR(o, lambda e: 1.0 - 0.02 * e), 0.1, 40),
     )
 
 

@@ -15,7 +15,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import LazyReference, reference
+from conftest import (
+    LazyReference,
+    assert_schedule_matches,
+    golden_tolerance,
+    reference,
+    torch_rates,
+)
 from hypothesis import given, settings
 
 import jax_onecycle as fam
@@ -37,10 +43,6 @@ def _f(x):
     return np.asarray(x, jnp.result_type(float))
 
 
-def _tolerance(values):
-    return dict(rtol=1e-5, atol=1e-7 * float(np.max(np.abs(values))))
-
-
 # ---- golden values ---------------------------------------------------------------------
 
 
@@ -55,11 +57,11 @@ def test_golden_values_match_every_step(case):
     bugs = case.get("known_reference_bug_steps", [])
     keep = np.ones(ref.shape, bool)
     keep[bugs] = False
-    np.testing.assert_allclose(ours[keep], ref[keep], **_tolerance(ref))
+    np.testing.assert_allclose(ours[keep], ref[keep], **golden_tolerance(ref))
     if bugs:
         exact = case["exact_values_at_bug_steps"]
-        np.testing.assert_allclose(ours[bugs], exact, **_tolerance(ref))
-        assert not np.allclose(ref[bugs], exact, **_tolerance(ref))  # the evidence stays
+        np.testing.assert_allclose(ours[bugs], exact, **golden_tolerance(ref))
+        assert not np.allclose(ref[bugs], exact, **golden_tolerance(ref))  # the evidence stays
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -103,32 +105,17 @@ def _torch_epochs(make, lr, epochs, spe):
     return values
 
 
-def _torch_steps(make, lr, steps):
-    opt, values = _opt(lr), []
-    sched = make(opt)
-    for _ in range(steps):
-        values.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return values
-
-
-def _check(sched, values):
-    steps = jnp.arange(len(values))
-    np.testing.assert_allclose(jax.jit(sched)(steps), values, **_tolerance(values))
-
-
 @pytest.mark.parametrize("spe", [1, 3])
 def test_live_torch_epoch_schedulers(spe):
-    _check(
+    assert_schedule_matches(
         fam.step_schedule(0.2, 4, 0.3, steps_per_epoch=spe),
         _torch_epochs(lambda o: tls.StepLR(o, 4, gamma=0.3), 0.2, 25, spe),
     )
-    _check(
+    assert_schedule_matches(
         fam.multistep_schedule(0.2, [0, 0, 2, 7, 7], 0.5, steps_per_epoch=spe),
         _torch_epochs(lambda o: tls.MultiStepLR(o, [0, 0, 2, 7, 7], 0.5), 0.2, 12, spe),
     )
-    _check(
+    assert_schedule_matches(
         fam.cosine_annealing_schedule(0.2, 7, 0.02, steps_per_epoch=spe),
         _torch_epochs(lambda o: tls.CosineAnnealingLR(o, 7, 0.02), 0.2, 40, spe),
     )
@@ -143,26 +130,28 @@ def test_live_torch_warm_restarts_per_batch(t_0, t_mult, spe):
             sched.step(epoch + i / spe)  # before the batch: the un-lagged per-batch form
             values.append(opt.param_groups[0]["lr"])
             opt.step()
-    _check(fam.cosine_warm_restarts_schedule(0.3, t_0, t_mult, 0.01, steps_per_epoch=spe), values)
+    assert_schedule_matches(
+        fam.cosine_warm_restarts_schedule(0.3, t_0, t_mult, 0.01, steps_per_epoch=spe), values
+    )
 
 
 @pytest.mark.parametrize("warmup, total", [(0, 12), (3, 12), (12, 12), (1, 2)])
 def test_live_hugging_face_warmup_schedules(warmup, total):
     n = total + 15
-    _check(
+    assert_schedule_matches(
         fam.linear_schedule_with_warmup(0.2, warmup, total),
-        _torch_steps(lambda o: hfo.get_linear_schedule_with_warmup(o, warmup, total), 0.2, n),
+        torch_rates(lambda o: hfo.get_linear_schedule_with_warmup(o, warmup, total), 0.2, n),
     )
     for cycles in (0.5, 1.5):
-        _check(
+        assert_schedule_matches(
             fam.cosine_schedule_with_warmup(0.2, warmup, total, cycles),
-            _torch_steps(
+            torch_rates(
                 lambda o: hfo.get_cosine_schedule_with_warmup(o, warmup, total, cycles), 0.2, n
             ),
         )
-    _check(
+    assert_schedule_matches(
         fam.constant_schedule_with_warmup(0.2, warmup),
-        _torch_steps(lambda o: hfo.get_constant_schedule_with_warmup(o, warmup), 0.2, n),
+        torch_rates(lambda o: hfo.get_constant_schedule_with_warmup(o, warmup), 0.2, n),
     )
 
 
@@ -171,10 +160,10 @@ def test_live_hugging_face_warmup_schedules(warmup, total):
 @pytest.mark.parametrize("decay_type", _huggingface.WSD_TYPES)
 def test_live_hugging_face_wsd(w, s, d, warmup_type, decay_type):
     kw = dict(min_lr_ratio=0.2, decay_type=decay_type, warmup_type=warmup_type, num_cycles=1.5)
-    values = _torch_steps(
+    values = torch_rates(
         lambda o: hfo.get_wsd_schedule(o, w, d, num_stable_steps=s, **kw), 0.2, w + s + d + 6
     )
-    _check(fam.wsd_schedule(0.2, w, s, d, **kw), values)
+    assert_schedule_matches(fam.wsd_schedule(0.2, w, s, d, **kw), values)
 
 
 # ---- properties -------------------------------------------------------------------------

@@ -16,6 +16,18 @@ from conftest import reference
 import jax_onecycle as jo
 
 
+def _run_on_eight_host_devices(script: str) -> None:
+    """Run ``script`` in a fresh interpreter with 8 simulated CPU devices; it prints OK."""
+    env = dict(
+        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("OK")
+
+
 def _model(seed=0, din=3, dout=2):
     brainstate.random.seed(seed)
     return brainstate.nn.Linear(din, dout)
@@ -303,14 +315,7 @@ def test_data_parallel_update_on_eight_devices_keeps_sharding_and_matches_one_de
                      sharded, single)
         print("OK")
     """)
-    env = dict(
-        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().endswith("OK")
+    _run_on_eight_host_devices(script)
 
 
 @pytest.mark.parametrize(
@@ -643,11 +648,4 @@ def test_resume_of_sharded_weights_under_jit_on_eight_devices_is_bitwise():
         assert len(w2.value.sharding.device_set) == 8
         print("OK")
     """)
-    env = dict(
-        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().endswith("OK")
+    _run_on_eight_host_devices(script)

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import reference
+from conftest import golden_tolerance, reference
 from hypothesis import given, settings
 
 import jax_onecycle as jo
@@ -33,10 +33,6 @@ PROPERTY = settings(max_examples=25, deadline=None)
 @pytest.fixture(scope="module")
 def torch():
     return reference("torch")
-
-
-def _tolerance(values):
-    return dict(rtol=1e-5, atol=1e-7 * float(np.max(np.abs(values))))
 
 
 # ---- the pure rule ------------------------------------------------------------------------
@@ -61,7 +57,7 @@ def _rule_run(kwargs, metrics):
 @pytest.mark.parametrize("case", PLATEAU, ids=[c["id"] for c in PLATEAU])
 def test_golden_rule_in_a_compiled_scan(case):
     state, lrs = _rule_run(case["kwargs"], case["metrics"])
-    np.testing.assert_allclose(lrs, case["values"], **_tolerance(case["values"]))
+    np.testing.assert_allclose(lrs, case["values"], **golden_tolerance(case["values"]))
     assert int(state.last_epoch) == len(case["metrics"])
 
 
@@ -168,9 +164,9 @@ def test_golden_update_k_uses_the_rate_before_metric_k(case):
     tx = jo.reduce_lr_on_plateau(**case["kwargs"])
     _, (_, updates, used, after) = _train(tx, np.zeros(1), grads, metrics)
     before = [case["kwargs"]["lr"], *case["values"][:-1]]
-    np.testing.assert_allclose(after, case["values"], **_tolerance(case["values"]))
-    np.testing.assert_allclose(used, before, **_tolerance(case["values"]))
-    np.testing.assert_allclose(updates[:, 0], before, **_tolerance(case["values"]))
+    np.testing.assert_allclose(after, case["values"], **golden_tolerance(case["values"]))
+    np.testing.assert_allclose(used, before, **golden_tolerance(case["values"]))
+    np.testing.assert_allclose(updates[:, 0], before, **golden_tolerance(case["values"]))
 
 
 def test_accumulation_decides_once_per_window_on_the_mean():
