@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
+from pathlib import Path
 from types import ModuleType
 
 import jax
@@ -117,3 +120,24 @@ def torch_rates(build, lr, steps: int) -> list[float]:
         opt.step()
         sched.step()
     return values
+
+
+# ---- running the examples ----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(args, *, cwd=ROOT, env=None, timeout: int = 300) -> str:
+    """``python *args`` in a fresh interpreter (matplotlib headless); its stdout, or a
+    failure that shows the end of its stderr."""
+    environ = dict(os.environ, MPLBACKEND="Agg", **(env or {}))
+    out = subprocess.run(
+        [sys.executable, *map(str, args)],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert out.returncode == 0, f"{args} exited {out.returncode}:\n{out.stderr[-4000:]}"
+    return out.stdout

@@ -8,7 +8,6 @@ import argparse
 import contextlib
 import importlib.util
 import io
-import os
 import re
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from types import ModuleType
 import jax
 import numpy as np
 import pytest
-from conftest import reference
+from conftest import reference, run_python
 
 import jax_onecycle as jo
 
@@ -29,17 +28,7 @@ slow = pytest.mark.slow
 
 
 def _run(args, *, env=None, timeout=300):
-    environ = dict(os.environ, MPLBACKEND="Agg", **(env or {}))
-    out = subprocess.run(
-        [sys.executable, *map(str, args)],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert out.returncode == 0, f"{args} exited {out.returncode}:\n{out.stderr[-4000:]}"
-    return out.stdout
+    return run_python(args, env=env, timeout=timeout)
 
 
 def _numbers(pattern, text):

@@ -6,10 +6,7 @@ cycled momentum really driving the update, and a checkpoint (numpy or orbax) tha
 bitwise. The example and the docs page run in subprocesses.
 """
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -18,6 +15,7 @@ import numpy as np
 import optax
 import orbax.checkpoint as ocp
 import pytest
+from conftest import run_python
 from flax import nnx
 from sklearn.datasets import load_digits
 
@@ -236,22 +234,8 @@ def test_bfloat16_params_keep_bfloat16_buffers_and_one_compile(batches):
     assert {v.dtype for v in hp.values()} == {jnp.dtype(jnp.float32)}
 
 
-def _run(args, cwd):
-    env = dict(os.environ, MPLBACKEND="Agg")
-    out = subprocess.run(
-        [sys.executable, *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, f"{args} exited {out.returncode}:\n{out.stderr[-4000:]}"
-    return out.stdout
-
-
 def test_example_quick_trains_resumes_and_matches_the_schedules(tmp_path):
-    out = _run([ROOT / "examples" / "flax_nnx_onecycle.py", "--quick", "--out", tmp_path], ROOT)
+    out = run_python([ROOT / "examples" / "flax_nnx_onecycle.py", "--quick", "--out", tmp_path])
     assert re.search(r"^epoch\s+mean_loss\s+lr\s+momentum\s+test_acc$", out, re.M), out
     assert len(re.findall(r"^\s+\d+\s+[\d.]+\s+[\d.e+-]+\s+0\.\d+\s+[01]\.\d+$", out, re.M)) == 2
     assert "resumed at step 8" in out and "train_step traced 1 time(s)" in out
@@ -266,6 +250,6 @@ def test_docs_page_code_runs(tmp_path):
     assert blocks
     script = tmp_path / "flax_page.py"
     script.write_text("\n\n".join(blocks))
-    out = _run([script], tmp_path)
+    out = run_python([script], cwd=tmp_path)
     assert len(re.findall(r"^epoch \d+: loss", out, re.M)) == 4, out
     assert "resumed at step" in out and "traced 1 time(s)" in out
