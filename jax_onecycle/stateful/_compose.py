@@ -138,7 +138,7 @@ class _RuleFacade(ScheduleFacade):
         fn = f"{type(self).__name__}.step"
         current = self._epoch
         if _validate.is_tracer(current) or _validate.is_tracer(epoch):
-            if not all(r.traceable for r in self._rules):
+            if not self.is_schedule:  # set at construction: every rule traceable
                 raise TypeError(f"{fn}: call it outside `jit`: {_UNTRACEABLE}")
             by_one = epoch is None
             new = optax.safe_increment(jnp.asarray(current, jnp.int32)) if by_one else epoch
@@ -160,15 +160,6 @@ class _RuleFacade(ScheduleFacade):
             rates = self._host_rates(new, previous)  # raises before anything changes
         super().step(new)
         self._set_curve_record("rates", np.asarray(rates, np.float64))
-
-    @property
-    def last_epoch(self) -> Any:
-        """Number of ``step()`` calls so far (a `StepCount` outside ``jit``)."""
-        return ScheduleFacade.last_epoch.fget(self)  # type: ignore[attr-defined]
-
-    @last_epoch.setter
-    def last_epoch(self, value: Any) -> None:
-        self.step(value)
 
     def extra_state(self) -> dict[str, Any]:
         """The current rates (float64, as PyTorch's Python floats), restored as saved."""

@@ -166,7 +166,9 @@ class ScheduleFacade(LRScheduler):
 
     @last_epoch.setter
     def last_epoch(self, value: Any) -> None:
-        self._set_epoch(_counter(type(self).__name__, "last_epoch", value))
+        # a jump, as `step(epoch)` makes it (a subclass with state derived from the counter
+        # keeps it in step there), checked first under the name the user wrote
+        self.step(_counter(type(self).__name__, "last_epoch", value))
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one step (or jump to ``epoch``); works inside ``brainstate.transform.jit``.
