@@ -3,8 +3,9 @@
 Prints, for this tree's package and (with ``--compare OLD``) another version's, imported
 from OLD/jax_onecycle under another name as `bench_onecycle.py --compare` does: the States
 the compiled update reads from the scheduler, the leaves of every State it touches, the
-equations and inputs of its jaxpr, and ``scheduler.step()`` alone (median of 30 x 1,000
-calls). Structural figures, not timings of a training step:
+equations and inputs of its jaxpr (also with two parameter groups on the one scheduler), and
+``scheduler.step()`` alone (median of 30 x 1,000 calls). Structural figures, not timings of
+a training step:
 
     python benchmarks/inspect_sgd_update.py --compare OLD
 """
@@ -34,6 +35,13 @@ def inspect(name: str, package) -> None:
     rates = brainstate.transform.StatefulFunction(
         lambda: (sched.group_lr(0), sched.current_momentum())
     )
+    # two parameter groups, both driven by one scheduler
+    sched2 = package.OneCycleLR(max_lr=[0.1, 0.2], total_steps=100_000, cycle_momentum=True)
+    two = package.SGD(lr=sched2, momentum=0.9)
+    two.register_trainable_weights({"a": brainstate.ParamState(jnp.ones(3))})
+    two.add_param_group({"b": brainstate.ParamState(jnp.ones(3))}, lr=sched2)
+    both = brainstate.transform.StatefulFunction(lambda g: two.update({"a": g, "b": g}))
+    two_eqns = len(both.get_jaxpr(jnp.ones(3)).eqns)
     times = []
     for _ in range(30):
         t0 = time.perf_counter()
@@ -44,7 +52,8 @@ def inspect(name: str, package) -> None:
         f"{name}: scheduler States read {len(rates.get_read_states())}, "
         f"States of the update {len(states)} with "
         f"{sum(len(jax.tree.leaves(s.value)) for s in states)} leaves, "
-        f"jaxpr {len(jaxpr.eqns)} equations and {len(jaxpr.invars)} inputs, "
+        f"jaxpr {len(jaxpr.eqns)} equations and {len(jaxpr.invars)} inputs "
+        f"({two_eqns} equations with two groups), "
         f"step() alone {statistics.median(times) * 1e6:.2f} us"
     )
 
